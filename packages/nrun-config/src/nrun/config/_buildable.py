@@ -1,0 +1,152 @@
+"""`Config` and `Partial` on fiddle, `build`, and `autoconvert`."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar, overload
+
+import fiddle as fdl
+from fiddle.experimental import auto_config
+
+from nrun.config._errors import ConfigError
+
+__all__ = ["Config", "Partial", "autoconvert", "build", "to_buildable"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class Config(fdl.Config[T]):
+    """A lazily built call `fn(**arguments)`: `build(Config(Model, size=3))` is `Model(size=3)`.
+
+    A fiddle `Config` (so `fdl.build` and fiddle's tools accept it) whose arguments can be set
+    with the override grammar and exported to YAML, TOML or JSON.
+    """
+
+
+class Partial(fdl.Partial[T]):
+    """Like `Config`, but builds to `functools.partial(fn, **arguments)`: a task to call later."""
+
+
+def build(buildable: Any) -> Any:
+    """Build `buildable` (and every config nested in it) into the objects it describes."""
+    return fdl.build(buildable)
+
+
+def _retype(value: Any) -> Any:
+    """Turn fiddle's own `Config`/`Partial` nodes into ours, everywhere in `value`."""
+    if isinstance(value, fdl.Buildable):
+        cls: type[fdl.Buildable[Any]]
+        if isinstance(value, (Config, Partial)):
+            cls = type(value)
+        else:
+            cls = Partial if isinstance(value, fdl.Partial) else Config
+        new = cls.__new__(cls)
+        for key, item in vars(value).items():
+            object.__setattr__(new, key, item)
+        object.__setattr__(
+            new, "__arguments__", {k: _retype(v) for k, v in value.__arguments__.items()}
+        )
+        return new
+    if isinstance(value, list):
+        return [_retype(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_retype(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _retype(v) for k, v in value.items()}
+    return value
+
+
+def to_buildable(value: Any, *, partial: bool = False) -> Any:
+    """Turn dataclass instances in `value` into `Config`s (recursively); other values unchanged.
+
+    A dataclass field left at a `default_factory` value is still written out, so the config
+    builds the same object.
+    """
+    if isinstance(value, fdl.Buildable):
+        return _retype(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = Partial if partial else Config
+        fields = {
+            f.name: to_buildable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.init
+        }
+        return cls(type(value), **fields)
+    if isinstance(value, list):
+        return [to_buildable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(to_buildable(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_buildable(v) for k, v in value.items()}
+    return value
+
+
+def _as_root(value: Any, partial: bool, fn: Callable[..., Any]) -> Any:
+    value = to_buildable(value)
+    if isinstance(value, list):
+        return [_as_root(v, partial, fn) for v in value]
+    if not isinstance(value, fdl.Buildable):
+        raise ConfigError(
+            f"autoconvert: {fn.__qualname__}() returned {type(value).__name__}, which is not a "
+            "call that can become a Config"
+        )
+    if partial and not isinstance(value, fdl.Partial):
+        converted = Partial(value.__fn_or_cls__)
+        object.__setattr__(converted, "__arguments__", dict(value.__arguments__))
+        return converted
+    return value
+
+
+def _exempt(fn: Any) -> bool:
+    return fn in (Config, Partial, fdl.Config, fdl.Partial) or bool(
+        getattr(fn, "__auto_config__", False)
+    )
+
+
+def _autobuild(fn: Callable[..., Any], partial: bool, *args: Any, **kwargs: Any) -> Any:
+    try:
+        traced = auto_config.auto_config(
+            fn,
+            experimental_allow_control_flow=False,
+            experimental_allow_dataclass_attribute_access=True,
+            experimental_exemption_policy=_exempt,
+        )
+    except Exception:
+        # No source to trace (a lambda, a C function) or control flow: fall back to calling
+        # the function and converting what it returns.
+        return _as_root(fn(*args, **kwargs), partial, fn)
+    return _as_root(traced.as_buildable(*args, **kwargs), partial, fn)
+
+
+@overload
+def autoconvert(fn: Callable[P, Any], *, partial: bool = False) -> Callable[P, Any]: ...
+
+
+@overload
+def autoconvert(
+    fn: None = None, *, partial: bool = False
+) -> Callable[[Callable[P, Any]], Callable[P, Any]]: ...
+
+
+def autoconvert(fn: Callable[..., Any] | None = None, *, partial: bool = False) -> Any:
+    """Make a function that returns a plain object return its `Config` (or `Partial`) instead.
+
+    `@autoconvert def model() -> Model: return Model(size=3)` makes `model()` return
+    `Config(Model, size=3)`: every call in the body becomes a nested config (fiddle's
+    `auto_config`), so each argument stays overridable. Functions whose body cannot be traced
+    are called and their dataclass results converted.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return _autobuild(func, partial, *args, **kwargs)
+
+        wrapper.__auto_config__ = True  # type: ignore[attr-defined]
+        wrapper.__wrapped_fn__ = func  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate if fn is None else decorate(fn)

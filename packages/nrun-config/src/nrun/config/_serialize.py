@@ -1,0 +1,281 @@
+"""Configs to and from plain data in the `_target_` format shared by YAML, TOML and JSON.
+
+A config is a mapping with `_target_` (the dotted import path of what it calls), `_partial_:
+true` for a `Partial`, `_args_` for positional arguments, and one key per argument. Enums and
+paths are written as `{_target_: pkg.Color, _args_: [red]}` so that `hydra.utils.instantiate`
+rebuilds the same objects; on loading, plain values are also accepted where the annotation says
+what they are. `{_none_: true}` stands for None where a format has no null (TOML).
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import functools
+import importlib
+import pathlib
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import fiddle as fdl
+
+from nrun.config._buildable import Config, Partial, to_buildable
+from nrun.config._errors import ConfigError, ConfigTypeError, UnknownArgumentError, did_you_mean
+from nrun.config._signature import accepts_kwargs, from_signature, parameters, type_hints
+from nrun.config._types import coerce, is_dataclass_type, strip_annotated, union_members
+
+__all__ = ["NONE_KEY", "Leaf", "from_data", "locate", "target_name", "to_data"]
+
+NONE_KEY = "_none_"
+_HYDRA_KEYS = {"_recursive_", "_convert_"}
+_RESERVED = {"_target_", "_partial_", "_args_", NONE_KEY, *_HYDRA_KEYS}
+_VALUE_TYPES = (enum.Enum, pathlib.PurePath)
+
+Leaf = Callable[[Any, Any, str, Any], Any]
+"""Resolves a leaf that is not plain data (an override's parsed node): (leaf, type, path, current)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def locate(dotted: str) -> Any:
+    """Import `pkg.module.Name` (or `pkg.module.Outer.Inner`) and return the object."""
+    parts = dotted.split(".")
+    if not all(p.isidentifier() for p in parts):
+        raise ConfigError(f"'{dotted}' is not a dotted import path")
+    error: Exception | None = None
+    for i in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:i])
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and not module_name.startswith(exc.name):
+                raise ConfigError(f"cannot import '{dotted}': {exc}") from None
+            error = error or exc
+            continue
+        except Exception as exc:
+            raise ConfigError(f"cannot import '{dotted}': {type(exc).__name__}: {exc}") from None
+        for j, attr in enumerate(parts[i:], start=i):
+            if not hasattr(obj, attr):
+                owner = ".".join(parts[:j])
+                hint = did_you_mean(attr, [n for n in dir(obj) if not n.startswith("_")])
+                raise ConfigError(f"cannot import '{dotted}': '{owner}' has no '{attr}'.{hint}")
+            obj = getattr(obj, attr)
+        return obj
+    raise ConfigError(f"cannot import '{dotted}': {error}")
+
+
+@functools.lru_cache(maxsize=4096)
+def target_name(fn: Any) -> str:
+    """The dotted path that imports `fn` back; refuses lambdas and local functions."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:
+        raise ConfigError(
+            f"{fn!r} cannot be exported: only module-level functions and classes can be a _target_"
+        )
+    name = f"{module}.{qualname}"
+    try:
+        found = locate(name)
+    except ConfigError:
+        found = None
+    if found is not fn and getattr(found, "__wrapped__", None) is not fn:
+        raise ConfigError(f"{fn!r} cannot be exported: '{name}' does not import it back")
+    return name
+
+
+def _join(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def to_data(value: Any, path: str = "") -> Any:
+    """Plain data (dicts, lists, scalars) for `value`, in the `_target_` format."""
+    if isinstance(value, fdl.Buildable):
+        data: dict[Any, Any] = {"_target_": target_name(value.__fn_or_cls__)}
+        if isinstance(value, fdl.Partial):
+            data["_partial_"] = True
+        args = fdl.ordered_arguments(value)
+        positional = [to_data(v, _join(path, k)) for k, v in args.items() if isinstance(k, int)]
+        if positional:
+            data["_args_"] = positional
+        for key, item in args.items():
+            if not isinstance(key, int):
+                data[key] = to_data(item, _join(path, key))
+        return data
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, enum.Enum):
+            return {"_target_": target_name(type(value)), "_args_": [value.value]}
+        return value
+    if isinstance(value, enum.Enum):
+        return {"_target_": target_name(type(value)), "_args_": [to_data(value.value, path)]}
+    if isinstance(value, pathlib.PurePath):
+        return {"_target_": target_name(type(value)), "_args_": [str(value)]}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_data(v, _join(path, i)) for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        return {k: to_data(v, _join(path, k)) for k, v in value.items()}
+    converted = to_buildable(value)
+    if converted is not value:
+        return to_data(converted, path)
+    raise ConfigError(
+        f"'{path or 'value'}' cannot be exported: a {type(value).__name__} is not a config, "
+        "a plain value, a list or a dict",
+        path=path or None,
+    )
+
+
+def _is_class_like(tp: Any) -> bool:
+    return (
+        isinstance(tp, type)
+        and not issubclass(tp, (Mapping, list, tuple, set, frozenset, str, bytes, int, float))
+        and not issubclass(tp, _VALUE_TYPES)
+        and (is_dataclass_type(tp) or tp.__module__ != "builtins")
+    )
+
+
+def _mapping_target(tp: Any) -> Any:
+    """The class a plain mapping should configure when given for `tp`, if any."""
+    tp = strip_annotated(tp)
+    members = union_members(tp)
+    if members is not None:
+        classes = [m for m in members if _is_class_like(m)]
+        return classes[0] if len(classes) == 1 else None
+    return tp if _is_class_like(tp) else None
+
+
+class _Decoder:
+    def __init__(self, leaf: Leaf | None):
+        self.leaf = leaf
+
+    def decode(self, data: Any, tp: Any, path: str, current: Any = None) -> Any:
+        if self.leaf is not None and not isinstance(
+            data, (Mapping, list, str, int, float, bool, type(None))
+        ):
+            return self.leaf(data, tp, path, current)
+        if isinstance(data, Mapping):
+            return self.mapping(data, tp, path, current)
+        if isinstance(data, list):
+            return coerce(self.sequence(data, tp, path), tp, path, from_mapping=self.configure)
+        return coerce(data, tp, path, from_mapping=self.configure)
+
+    def sequence(self, data: list[Any], tp: Any, path: str) -> list[Any]:
+        tp = strip_annotated(tp)
+        members = union_members(tp)
+        if members is not None:
+            seqs = [m for m in members if typing.get_origin(m) in (list, tuple, set, frozenset)]
+            tp = seqs[0] if len(seqs) == 1 else Any
+        args = typing.get_args(tp)
+        origin = typing.get_origin(tp)
+        types: list[Any]
+        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            types = list(args) + [Any] * max(0, len(data) - len(args))
+        else:
+            types = [args[0] if args else Any] * len(data)
+        return [self.decode(v, t, _join(path, i)) for i, (v, t) in enumerate(zip(data, types))]
+
+    def mapping(self, data: Mapping[Any, Any], tp: Any, path: str, current: Any) -> Any:
+        if NONE_KEY in data:
+            if len(data) != 1 or data[NONE_KEY] is not True:
+                raise ConfigError(f"'{path or 'value'}': {NONE_KEY} must stand alone as true")
+            return coerce(None, tp, path)
+        if "_target_" in data:
+            return self.target(data, tp, path)
+        if isinstance(current, fdl.Buildable):
+            return self.update(copy.deepcopy(current), data, path)
+        cls = _mapping_target(tp)
+        if cls is not None:
+            return self.configure(cls, data, path)
+        tp = strip_annotated(tp)
+        args = typing.get_args(tp) if typing.get_origin(tp) in (dict, Mapping) else ()
+        kt, vt = args if len(args) == 2 else (Any, Any)
+        out = {
+            self.decode(k, kt, f"{path}.<key>"): self.decode(v, vt, _join(path, k))
+            for k, v in data.items()
+        }
+        return coerce(out, tp, path, from_mapping=self.configure)
+
+    def configure(self, cls: Any, data: Mapping[Any, Any], path: str) -> Any:
+        """A new config of `cls` (its defaults filled in) updated with `data`."""
+        return self.update(from_signature(cls, partial=False), data, path)
+
+    def update(self, buildable: Any, data: Mapping[Any, Any], path: str) -> Any:
+        fn = buildable.__fn_or_cls__
+        hints = type_hints(fn)
+        for key, raw in data.items():
+            key = self._key(key, path)
+            if key in _HYDRA_KEYS:
+                continue
+            check_name(fn, key, path)
+            sub = _join(path, key)
+            current = buildable.__arguments__.get(key)
+            setattr(buildable, key, self.decode(raw, hints.get(key, Any), sub, current))
+        return buildable
+
+    def _key(self, key: Any, path: str) -> str:
+        if self.leaf is not None and not isinstance(key, str):
+            key = getattr(key, "text", getattr(key, "value", key))
+        if not isinstance(key, str):
+            raise ConfigTypeError(f"'{path}' argument names are strings, got {key!r}", path=path)
+        if key in _RESERVED - _HYDRA_KEYS:
+            raise ConfigError(f"'{_join(path, key)}': {key} is only valid beside _target_")
+        return key
+
+    def target(self, data: Mapping[Any, Any], tp: Any, path: str) -> Any:
+        name = data["_target_"]
+        name = getattr(name, "text", getattr(name, "value", name))
+        where = _join(path, "_target_")
+        if not isinstance(name, str):
+            raise ConfigTypeError(f"'{where}' must be a dotted import path, got {name!r}", path=where)
+        try:
+            fn = locate(name)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), path=where) from None
+        partial = data.get("_partial_", False)
+        if not isinstance(partial, bool):
+            raise ConfigTypeError(f"'{_join(path, '_partial_')}' must be true or false", path=path)
+        args = data.get("_args_", [])
+        if not isinstance(args, list):
+            raise ConfigTypeError(f"'{_join(path, '_args_')}' must be a list", path=path)
+        decoded = [self.decode(a, Any, _join(_join(path, "_args_"), i)) for i, a in enumerate(args)]
+        if isinstance(fn, type) and issubclass(fn, _VALUE_TYPES):
+            try:
+                value = fn(*decoded)
+            except Exception as exc:
+                raise ConfigTypeError(f"'{path or 'value'}': {name}{tuple(decoded)}: {exc}") from None
+            return coerce(value, tp, path)
+        if not callable(fn):
+            raise ConfigError(f"'{where}': {name} is not callable", path=where)
+        cls = Partial if partial else Config
+        try:
+            buildable = cls(fn, *decoded)
+        except TypeError as exc:
+            raise ConfigTypeError(f"'{path or 'value'}': {exc}", path=path or None) from None
+        rest = {k: v for k, v in data.items() if k not in ("_target_", "_partial_", "_args_")}
+        self.update(buildable, rest, path)
+        return coerce(buildable, tp, path)
+
+
+def check_name(fn: Any, name: str, path: str) -> None:
+    """Raise `UnknownArgumentError` unless `fn` takes an argument called `name`."""
+    params = parameters(fn)
+    if name in params or accepts_kwargs(fn):
+        return
+    where = f" for '{path}'" if path else ""
+    hint = did_you_mean(name, params) or f" Expected one of: {', '.join(params) or 'nothing'}."
+    raise UnknownArgumentError(
+        f"Unknown argument '{name}'{where}.{hint}",
+        path=_join(path, name),
+    )
+
+
+def from_data(
+    data: Any, tp: Any = Any, path: str = "", current: Any = None, *, leaf: Leaf | None = None
+) -> Any:
+    """Configs and values from plain data in the `_target_` format, checked against `tp`.
+
+    A mapping with `_target_` becomes a `Config` (or `Partial`); one without updates `current`
+    when that is a config, or configures the class `tp` names; every value is checked against
+    the annotation of the argument it goes to.
+    """
+    return _Decoder(leaf).decode(data, tp, path, current)

@@ -1,0 +1,118 @@
+"""Reading signatures: parameters, defaults and annotated types of functions, classes, dataclasses."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import fiddle as fdl
+
+from nrun.config._buildable import Config, Partial, to_buildable
+from nrun.config._types import is_dataclass_type
+
+__all__ = ["MISSING", "accepts_kwargs", "default_of", "from_signature", "parameters", "type_hints"]
+
+MISSING: Any = inspect.Parameter.empty
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return inspect.Signature()
+
+
+def parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """The parameters of `fn` that can be set by name (no `*args`/`**kwargs`)."""
+    return {n: p for n, p in _signature(fn).parameters.items() if p.kind in _NAMED}
+
+
+def accepts_kwargs(fn: Callable[..., Any]) -> bool:
+    """Whether `fn` takes `**kwargs`, so that any name is a valid argument."""
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in _signature(fn).parameters.values())
+
+
+@functools.lru_cache(maxsize=1024)
+def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The annotated type of each parameter of `fn`; `Any` where there is none.
+
+    String annotations are resolved; one that cannot be (a name defined nowhere) counts as `Any`
+    rather than failing the whole signature.
+    """
+    target: Any = fn
+    if isinstance(fn, type) and not dataclasses.is_dataclass(fn):
+        target = fn.__init__
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:
+        hints = {}
+        for name, param in _signature(fn).parameters.items():
+            if param.annotation is not inspect.Parameter.empty and not isinstance(
+                param.annotation, str
+            ):
+                hints[name] = param.annotation
+    return {name: hints.get(name, Any) for name in _signature(fn).parameters}
+
+
+def default_of(fn: Callable[..., Any], name: str) -> Any:
+    """The default of parameter `name` of `fn` (a fresh copy), or `MISSING`.
+
+    A dataclass field's `default_factory` is called, so mutable defaults are never shared.
+    """
+    if is_dataclass_type(fn):
+        for field in dataclasses.fields(fn):  # type: ignore[arg-type]
+            if field.name == name:
+                if field.default is not dataclasses.MISSING:
+                    return copy.deepcopy(field.default)
+                if field.default_factory is not dataclasses.MISSING:
+                    return field.default_factory()
+                return MISSING
+    param = parameters(fn).get(name)
+    if param is None or param.default is inspect.Parameter.empty:
+        return MISSING
+    return copy.deepcopy(param.default)
+
+
+def from_signature(fn: Callable[..., Any], *, partial: bool | None = None) -> Any:
+    """A `Partial` (for functions) or `Config` (for classes) of `fn`, every default filled in.
+
+    Nested dataclasses become nested `Config`s: a dataclass default, a `default_factory` that
+    makes one, or a dataclass-typed parameter without a default (then its own defaults apply),
+    so that `model.size=3` can reach into them.
+    """
+    if partial is None:
+        partial = not isinstance(fn, type)
+    cls = Partial if partial else Config
+    buildable = cls(fn)
+    hints = type_hints(fn)
+    for name in parameters(fn):
+        value = default_of(fn, name)
+        if value is MISSING:
+            hint = hints.get(name)
+            if is_dataclass_type(hint):
+                setattr(buildable, name, from_signature(hint, partial=False))
+            continue
+        setattr(buildable, name, to_buildable(value))
+    return buildable
+
+
+def child_default(buildable: fdl.Buildable[Any], name: str) -> Any:
+    """The value to descend into at `buildable.name` when that argument was never set.
+
+    Returns `MISSING` when there is nothing to descend into (no default, not a dataclass).
+    """
+    fn = buildable.__fn_or_cls__
+    value = default_of(fn, name)
+    if value is not MISSING:
+        return to_buildable(value)
+    hint = type_hints(fn).get(name)
+    if is_dataclass_type(hint):
+        return from_signature(hint, partial=False)
+    return MISSING
