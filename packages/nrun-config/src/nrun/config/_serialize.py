@@ -2,9 +2,9 @@
 
 A config is a mapping with `_target_` (the dotted import path of what it calls), `_partial_:
 true` for a `Partial`, `_args_` for positional arguments, and one key per argument. Enums and
-paths are written as `{_target_: pkg.Color, _args_: [red]}` so that `hydra.utils.instantiate`
-rebuilds the same objects; on loading, plain values are also accepted where the annotation says
-what they are. `{_none_: true}` stands for None where a format has no null (TOML).
+paths, tuples and sets are written as `{_target_: pkg.Color, _args_: [red]}` so that
+`hydra.utils.instantiate` rebuilds the same objects; on loading, plain values (`red`, a list) are
+also accepted where the annotation says what they are. `{_none_: true}` stands for None where a format has no null (TOML).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = ["NONE_KEY", "Leaf", "from_data", "locate", "target_name", "to_data"]
 NONE_KEY = "_none_"
 _HYDRA_KEYS = {"_recursive_", "_convert_"}
 _RESERVED = {"_target_", "_partial_", "_args_", NONE_KEY, *_HYDRA_KEYS}
-_VALUE_TYPES = (enum.Enum, pathlib.PurePath)
+_VALUE_TYPES = (enum.Enum, pathlib.PurePath, tuple, set, frozenset)
 
 Leaf = Callable[[Any, Any, str, Any], Any]
 """Resolves a leaf that is not plain data (an override's parsed node): (leaf, type, path, current)."""
@@ -111,8 +111,11 @@ def to_data(value: Any, path: str = "") -> Any:
         return {"_target_": target_name(type(value)), "_args_": [to_data(value.value, path)]}
     if isinstance(value, pathlib.PurePath):
         return {"_target_": target_name(type(value)), "_args_": [str(value)]}
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, list):
         return [to_data(v, _join(path, i)) for i, v in enumerate(value)]
+    if type(value) in (tuple, set, frozenset):
+        items = [to_data(v, _join(path, i)) for i, v in enumerate(value)]
+        return {"_target_": f"builtins.{type(value).__name__}", "_args_": [items]}
     if isinstance(value, Mapping):
         return {k: to_data(v, _join(path, k)) for k, v in value.items()}
     converted = to_buildable(value)
