@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -138,7 +139,7 @@ class _Applier:
                 )
             check_name(node.__fn_or_cls__, key, path)
             if key in node.__arguments__:
-                return to_buildable(node.__arguments__[key])
+                return _materialize(node.__arguments__[key])
             value = child_default(node, key)
             if value is MISSING and descend:
                 raise OverrideValueError(
@@ -155,12 +156,12 @@ class _Applier:
                 raise OverrideValueError(
                     f"index {key} is out of range: '{path}' has {len(node)} items", path=sub
                 )
-            return to_buildable(node[key])
+            return _materialize(node[key])
         if isinstance(node, dict):
             if key in node:
-                return to_buildable(node[key])
+                return _materialize(node[key])
             if isinstance(key, int) and str(key) in node:
-                return to_buildable(node[str(key)])
+                return _materialize(node[str(key)])
             if descend:
                 raise UnknownArgumentError(
                     f"'{path}' has no key '{key}'."
@@ -369,6 +370,13 @@ class _Applier:
         else:
             result = Config(factory, **values)
         return coerce(result, tp, path)
+
+
+def _materialize(value: Any) -> Any:
+    """A dataclass instance met on the way becomes a config, so overrides can change it."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_buildable(value)
+    return value
 
 
 def _exact_scalar(value: Any, tp: Any) -> bool:

@@ -66,7 +66,7 @@ def to_buildable(value: Any, *, partial: bool = False) -> Any:
     builds the same object.
     """
     if isinstance(value, fdl.Buildable):
-        return _retype(value)
+        return value if type(value) in (Config, Partial) else _retype(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = Partial if partial else Config
         fields = {

@@ -56,7 +56,7 @@ def _yaml_lines(node: Any, path: tuple[Any, ...], lines: _Lines) -> None:
 def _parse_yaml(text: str, name: str) -> tuple[Any, _Lines]:
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -251,7 +251,8 @@ def dumps(config: Any, format: str = "yaml") -> str:
     if format == "yaml":
         import yaml
 
-        return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100))
     if format == "json":
         return json.dumps(_json_ready(data), indent=2, ensure_ascii=False) + "\n"
     if format == "toml":

@@ -70,14 +70,22 @@ def default_of(fn: Callable[..., Any], name: str) -> Any:
         for field in dataclasses.fields(fn):  # type: ignore[arg-type]
             if field.name == name:
                 if field.default is not dataclasses.MISSING:
-                    return copy.deepcopy(field.default)
+                    return _copy(field.default)
                 if field.default_factory is not dataclasses.MISSING:
                     return field.default_factory()
                 return MISSING
     param = parameters(fn).get(name)
     if param is None or param.default is inspect.Parameter.empty:
         return MISSING
-    return copy.deepcopy(param.default)
+    return _copy(param.default)
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a default, so that changing a config never changes the signature's."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # an object that cannot be copied is shared, as Python itself would
+        return value
 
 
 def from_signature(fn: Callable[..., Any], *, partial: bool | None = None) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import dataclasses
 import enum
+import functools
 import inspect
 import pathlib
 import types
@@ -99,6 +100,7 @@ def _fail(value: Any, tp: Any, path: str) -> ConfigTypeError:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def returns(fn: Any) -> Any:
     """What calling `fn` produces, as far as it can be known (the class, or the return annotation)."""
     if isinstance(fn, type):

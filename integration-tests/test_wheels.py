@@ -1,0 +1,80 @@
+"""Release hygiene (STYLE 16): build every wheel, install one into an empty venv, import it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMESPACE_INITS = ("nrun/__init__.py", "nrun/exec/__init__.py", "nemotron/__init__.py")
+
+# Runs inside the empty venv after `pip install nrun_config-*.whl`.
+NRUN_CONFIG_CHECK = """
+import importlib.util, pathlib, sysconfig
+from nrun.config import Config, Partial
+for name in ("typer", "rich"):
+    assert importlib.util.find_spec(name) is None, f"nrun-config pulled in {name}"
+site = pathlib.Path(sysconfig.get_paths()["purelib"])
+assert (site / "nrun" / "config" / "py.typed").is_file()
+assert not (site / "nrun" / "__init__.py").exists(), "nrun must stay a namespace package"
+
+# and it works: overrides, every file format, build
+import dataclasses, tempfile
+from nrun.config import apply_overrides, build, dump, from_signature, load
+
+@dataclasses.dataclass
+class Model:
+    size: int = 1
+    names: tuple[str, ...] = ()
+
+def train(model: Model, epochs: int = 1) -> tuple[Model, int]:
+    return model, epochs
+
+import sys
+sys.modules["probe"] = sys.modules[__name__]
+Model.__module__ = train.__module__ = "probe"
+task = apply_overrides(from_signature(train), ["model.size=3", "epochs*=4", "model.names=[a,b]"])
+assert build(task)() == (Model(3, ("a", "b")), 4)
+with tempfile.TemporaryDirectory() as tmp:
+    for fmt in ("yaml", "toml", "json"):
+        assert load(dump(task, f"{tmp}/task.{fmt}")) == task
+"""
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Builds every workspace member as users get it: sdist, then a wheel from it, no sources."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        ["uv", "build", "--all-packages", "--no-sources", "-o", str(out)], cwd=ROOT, check=True
+    )
+    return {path.name.split("-")[0]: path for path in out.glob("*.whl")}
+
+
+def files_in(wheel: Path) -> set[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+def test_wheels_keep_namespaces_and_ship_py_typed(wheels: dict[str, Path]) -> None:
+    assert "nrun_config" in wheels
+    for name, wheel in wheels.items():
+        files = files_in(wheel)
+        assert not files & set(NAMESPACE_INITS), f"{name} ships a namespace __init__.py"
+        assert any(f.endswith("/py.typed") for f in files), f"{name} ships no py.typed"
+    assert "nrun/config/py.typed" in files_in(wheels["nrun_config"])
+
+
+def test_nrun_config_wheel_imports_in_empty_venv(wheels: dict[str, Path], tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, wheels["nrun_config"]], check=True)
+    subprocess.run([python, "-c", NRUN_CONFIG_CHECK], check=True)
