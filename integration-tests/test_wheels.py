@@ -34,9 +34,6 @@ class Model:
 def train(model: Model, epochs: int = 1) -> tuple[Model, int]:
     return model, epochs
 
-import sys
-sys.modules["probe"] = sys.modules[__name__]
-Model.__module__ = train.__module__ = "probe"
 task = apply_overrides(from_signature(train), ["model.size=3", "epochs*=4", "model.names=[a,b]"])
 assert build(task)() == (Model(3, ("a", "b")), 4)
 with tempfile.TemporaryDirectory() as tmp:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -148,3 +150,121 @@ def adam(lr: float = 3e-4) -> Config[Optimizer]:
 def add(x: int, y: int = 0) -> int:
     """A function with a required positional argument (for `_args_`)."""
     return x + y
+
+
+# -- overrides: a root with one argument per kind of annotation, and factories by name --------
+
+
+def experiment(
+    model: Model,
+    backup: Model | None = None,
+    trainer: Trainer | None = None,
+    version: str = "1.0",
+    name: str = "run",
+    steps: int = 10,
+    lr: float = 0.5,
+    verbose: bool = False,
+    flags: int = 6,
+    layers: list[int] = [1, 2, 3],  # noqa: B006
+    key: int | str = 0,
+    size: Literal[1, 2, 4] = 1,
+    level: Level = Level.LOW,
+    color: Color = Color.RED,
+    out_dir: Path = Path("/tmp/out"),
+    seed: int | None = None,
+    extra: Any = None,
+) -> dict[str, Any]:
+    """The root the override tests configure; returns its arguments."""
+    return dict(locals())
+
+
+def tiny_model(hidden: int = 8) -> Model:
+    """A factory registered by name (see `FACTORIES`)."""
+    return Model(size=hidden, name="tiny")
+
+
+def sized_model(hidden: int, depth: int = 2) -> Model:
+    """A registered factory with a required positional argument."""
+    return Model(size=hidden, encoder=Encoder(layers=depth))
+
+
+def broken_model() -> Model:
+    """A registered factory that fails when called."""
+    raise RuntimeError("out of memory")
+
+
+FACTORIES: dict[str, Callable[..., Any]] = {
+    "tiny_model": tiny_model,
+    "sized_model": sized_model,
+    "broken_model": broken_model,
+}
+
+
+def lookup(name: str, tp: Any, path: str) -> Callable[..., Any] | None:
+    """A `FactoryLookup`: the factories of `FACTORIES`, offered only for `model`."""
+    return FACTORIES.get(name) if path == "model" else None
+
+
+@autoconvert(partial=True)
+def auto_optimizer(lr: float = 0.01) -> Optimizer:
+    """An `autoconvert(partial=True)` factory: calling it gives `Partial(Optimizer, ...)`."""
+    return Optimizer(lr=lr)
+
+
+@autoconvert
+def branchy_model(big: bool = False) -> Model:
+    """An `autoconvert` factory with control flow: its returned dataclass is converted."""
+    if big:
+        return Model(size=1024)
+    return Model(size=8, encoder=Encoder(layers=5))
+
+
+# -- files: values that need care in YAML/TOML/JSON, and a probe that no code runs on load -----
+
+
+class Point(typing.NamedTuple):
+    """A `NamedTuple`: a tuple subclass that is configured by name like any class."""
+
+    x: int = 0
+    y: int = 0
+
+
+CALLS: list[Any] = []
+"""What `record_call` was called with; a safe loader must never call it."""
+
+
+def record_call(*args: Any, **kwargs: Any) -> None:
+    """Record a call (a YAML `!!python/object/apply:models.record_call` tag must not run it)."""
+    CALLS.append((args, kwargs))
+
+
+def comparable(value: Any, *, loose: bool = False) -> Any:
+    """`value` as plain data, so results of `build` and of Hydra can be compared with `==`.
+
+    Partials (`functools.partial` and subclasses, such as Hydra's) become their function and
+    arguments; dataclasses and `Trainer` their type and fields; OmegaConf containers lists and
+    dicts; tuples and sets keep their type. `loose` drops what Hydra's default `_convert_: none`
+    loses inside containers: dataclasses become dicts of their fields, tuples lists.
+    """
+
+    def inner(item: Any) -> Any:
+        return comparable(item, loose=loose)
+
+    if isinstance(value, functools.partial):
+        return ("partial", value.func, inner(value.args), inner(value.keywords))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: inner(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return fields if loose else (type(value), fields)
+    if isinstance(value, Trainer):
+        return (Trainer, inner(vars(value)))
+    if type(value).__module__.startswith("omegaconf"):
+        from omegaconf import OmegaConf
+
+        return inner(OmegaConf.to_container(value))
+    if isinstance(value, Mapping):
+        return {k: inner(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return (list if loose else type(value))(inner(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return type(value)(inner(v) for v in value)
+    return value

@@ -37,6 +37,7 @@ from nrun.config._grammar import (
 from nrun.config._serialize import check_name, from_data, locate
 from nrun.config._signature import MISSING, child_default, from_signature, parameters, type_hints
 from nrun.config._types import (
+    _given,
     coerce,
     is_any,
     strip_annotated,
@@ -92,10 +93,17 @@ def _wants_object(tp: Any) -> bool:
     """Whether `tp` is filled by objects a factory makes (not by numbers or text)."""
     for member in _members(tp):
         member = strip_annotated(member)
+        if is_any(member):  # `Any` is a class on Python 3.11+: it asks for nothing in particular
+            continue
         origin = typing.get_origin(member)
         if origin is typing.Callable or member is typing.Callable:
             return True
-        if isinstance(member, type) and not _text_like(member) and member.__module__ != "builtins":
+        if (
+            isinstance(member, type)  # on Python 3.10 also `list[int]`: hence `origin is None`
+            and origin is None
+            and not _text_like(member)
+            and member.__module__ != "builtins"
+        ):
             return True
         if origin is not None and getattr(origin, "__module__", "") == "collections.abc":
             if origin.__name__ == "Callable":
@@ -163,13 +171,13 @@ class _Applier:
             if isinstance(key, int) and str(key) in node:
                 return _materialize(node[str(key)])
             if descend:
+                keys = f" It has: {', '.join(map(str, node))}." if node else " It has no keys."
                 raise UnknownArgumentError(
-                    f"'{path}' has no key '{key}'."
-                    + (did_you_mean(str(key), map(str, node)) or f" It has: {', '.join(map(str, node))}."),
+                    f"'{path}' has no key '{key}'." + (did_you_mean(str(key), map(str, node)) or keys),
                     path=sub,
                 )
             return MISSING
-        what = "None" if node is None else f"a {type(node).__name__} ({node!r})"
+        what = "None" if node is None else _given(node)
         raise OverrideValueError(
             f"'{path}' is {what}, which has no '{key}' inside; set '{path}' to a config first",
             path=sub,
@@ -187,7 +195,7 @@ class _Applier:
         return node
 
     def update(self, node: Any, tp: Any, keys: tuple[Any, ...], path: str, leaf: Any) -> Any:
-        key = keys[0]
+        key = _dict_key(node, tp, keys[0]) if isinstance(node, dict) else keys[0]
         sub = _join(path, key)
         slot = _slot_type(node, tp, key)
         current = self.get(node, key, path, descend=len(keys) > 1)
@@ -222,8 +230,8 @@ class _Applier:
                 raise OverrideValueError(f"'{path}' {override.op} 0 divides by zero", path=path) from None
             except TypeError:
                 raise OverrideValueError(
-                    f"cannot apply '{override.op}' to '{path}' ({type(current).__name__} "
-                    f"{current!r}) and {operand!r} ({type(operand).__name__})",
+                    f"cannot apply '{override.op}' with {_given(operand)} to '{path}', "
+                    f"which holds {_given(current)}",
                     path=path,
                 ) from None
             return coerce(result, tp, path)
@@ -233,7 +241,9 @@ class _Applier:
     def operand_type(self, current: Any, tp: Any, override: Override) -> Any:
         if isinstance(current, str):
             return str
-        if isinstance(current, (list, dict)) and isinstance(override.value, (ListNode, DictNode)):
+        if isinstance(current, list) and isinstance(override.value, ListNode):
+            return tp
+        if isinstance(current, dict) and isinstance(override.value, DictNode):
             return tp
         if isinstance(current, list):
             return _slot_type(current, tp, 0)
@@ -377,6 +387,16 @@ def _materialize(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_buildable(value)
     return value
+
+
+def _dict_key(node: dict[Any, Any], tp: Any, key: Any) -> Any:
+    """The key of `node` that `key` addresses: `a.0` is the key `"0"` of a dict with str keys."""
+    if key in node or not isinstance(key, int):
+        return key
+    key_types = [typing.get_args(m)[0] for m in _members(tp) if len(typing.get_args(m)) == 2]
+    if str(key) in node or any(strip_annotated(k) is str for k in key_types):
+        return str(key)
+    return key
 
 
 def _exact_scalar(value: Any, tp: Any) -> bool:

@@ -8,6 +8,7 @@ Exports are written to a temporary file beside the target and renamed into place
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from typing import Any
 
 from nrun.config._errors import ConfigError, ConfigFileError
 from nrun.config._grammar import format_path
+from nrun.config._omegaconf import escape_interpolations
 from nrun.config._serialize import NONE_KEY, from_data, to_data
 
 __all__ = ["FORMATS", "dump", "dumps", "file_format", "load", "load_data", "loads"]
@@ -38,19 +40,31 @@ def file_format(path: str | os.PathLike[str]) -> str:
 
 
 # -- parsing -----------------------------------------------------------------------------------
-def _yaml_lines(node: Any, path: tuple[Any, ...], lines: _Lines) -> None:
+def _yaml_lines(
+    node: Any, path: tuple[Any, ...], lines: _Lines, name: str, inside: set[int]
+) -> None:
     import yaml
 
+    if not isinstance(node, yaml.CollectionNode):
+        return
+    if id(node) in inside:  # `a: &x [*x]`: the data would contain itself
+        raise ConfigFileError(
+            f"a YAML alias at '{format_path(path)}' refers to a node that contains it",
+            file=name,
+            line=node.start_mark.line + 1,
+        )
+    inside.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             sub = (*path, key.value)
             lines[format_path(sub)] = key.start_mark.line + 1
-            _yaml_lines(value, sub, lines)
-    elif isinstance(node, yaml.SequenceNode):
+            _yaml_lines(value, sub, lines, name, inside)
+    else:
         for i, value in enumerate(node.value):
             sub = (*path, i)
             lines[format_path(sub)] = value.start_mark.line + 1
-            _yaml_lines(value, sub, lines)
+            _yaml_lines(value, sub, lines, name, inside)
+    inside.discard(id(node))
 
 
 def _parse_yaml(text: str, name: str) -> tuple[Any, _Lines]:
@@ -71,7 +85,7 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, _Lines]:
         loader.dispose()
     lines: _Lines = {}
     if node is not None:
-        _yaml_lines(node, (), lines)
+        _yaml_lines(node, (), lines, name, set())
     return data, lines
 
 
@@ -125,22 +139,26 @@ def _interpolate(data: Any, name: str) -> Any:
         raise ConfigFileError(f"interpolation failed: {first}", file=name) from None
 
 
-def _select(data: Any, key: str | None, name: str) -> Any:
+def _select(data: Any, key: str | None, name: str) -> tuple[Any, tuple[str | int, ...]]:
+    """The part of `data` at `key`, and its path (list indices as ints, as lines are keyed)."""
+    steps: list[str | int] = []
     if not key:
-        return data
+        return data, ()
     node = data
     for i, part in enumerate(key.split(".")):
         where = ".".join(key.split(".")[:i]) or "the top level"
         if isinstance(node, dict) and part in node:
             node = node[part]
+            steps.append(part)
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
+            steps.append(int(part))
         else:
             keys = ", ".join(map(str, node)) if isinstance(node, dict) else "no keys"
             raise ConfigFileError(
                 f"key '{key}' not found: '{part}' is not in {where} (it has {keys})", file=name
             )
-    return node
+    return node, tuple(steps)
 
 
 def loads(
@@ -149,12 +167,17 @@ def loads(
     """Parse `text` to plain data (interpolations resolved), with the line of each key path."""
     if format not in _PARSERS:
         raise ConfigError(f"unknown format '{format}'; expected yaml, toml or json")
-    data, lines = _PARSERS[format](text, name)
-    data = _select(_interpolate(data, name), key, name)
-    if key:
-        prefix = key.split(".")
+    try:
+        data, lines = _PARSERS[format](text, name)
+        data, steps = _select(_interpolate(data, name), key, name)
+    except RecursionError:
+        raise ConfigFileError("nested too deeply to read", file=name) from None
+    if steps:
+        prefix = format_path(steps)
         lines = {
-            k[len(key) + 1 :]: v for k, v in lines.items() if k.split(".")[: len(prefix)] == prefix
+            k[len(prefix) :].lstrip("."): v
+            for k, v in lines.items()
+            if k.startswith(prefix) and k[len(prefix) : len(prefix) + 1] in (".", "[")
         }
     return data, lines
 
@@ -245,14 +268,43 @@ def _json_ready(data: Any) -> Any:
     return data
 
 
+# What OmegaConf's YAML loader (so Hydra) reads as a float, beyond YAML 1.1: `1e-3`, `1_000.5`.
+_OMEGACONF_FLOAT = re.compile(
+    r"""^(?:[-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+)
+    |\.[0-9]+(?:_[0-9]+)*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9]+(?:_[0-9]+)*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _yaml_dumper() -> Any:
+    """A safe dumper that also quotes strings OmegaConf would read as floats (`'1e-3'`)."""
+    import yaml
+
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        pass
+
+    Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _OMEGACONF_FLOAT, list("-+0123456789."))
+    return Dumper
+
+
 def dumps(config: Any, format: str = "yaml") -> str:
-    """The text of `config` in `format` (`yaml`, `toml` or `json`)."""
-    data = to_data(config)
+    r"""The text of `config` in `format` (`yaml`, `toml` or `json`).
+
+    Strings are written so that they read back as the same text, also through OmegaConf and
+    Hydra: a `${` in them is escaped (`\${`), and `'1e-3'` is quoted in YAML.
+    """
+    data = escape_interpolations(to_data(config))
     if format == "yaml":
         import yaml
 
-        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-        return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100))
+        return str(
+            yaml.dump(data, Dumper=_yaml_dumper(), sort_keys=False, allow_unicode=True, width=100)
+        )
     if format == "json":
         return json.dumps(_json_ready(data), indent=2, ensure_ascii=False) + "\n"
     if format == "toml":

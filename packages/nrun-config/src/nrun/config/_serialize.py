@@ -22,6 +22,7 @@ import fiddle as fdl
 
 from nrun.config._buildable import Config, Partial, to_buildable
 from nrun.config._errors import ConfigError, ConfigTypeError, UnknownArgumentError, did_you_mean
+from nrun.config._grammar import Scalar
 from nrun.config._signature import accepts_kwargs, from_signature, parameters, type_hints
 from nrun.config._types import coerce, is_dataclass_type, strip_annotated, union_members
 
@@ -131,6 +132,7 @@ def to_data(value: Any, path: str = "") -> Any:
 def _is_class_like(tp: Any) -> bool:
     return (
         isinstance(tp, type)
+        and tp is not Any  # a class on Python 3.11+, yet it configures nothing
         and not issubclass(tp, (Mapping, list, tuple, set, frozenset, str, bytes, int, float))
         and not issubclass(tp, _VALUE_TYPES)
         and (is_dataclass_type(tp) or tp.__module__ != "builtins")
@@ -179,8 +181,10 @@ class _Decoder:
 
     def mapping(self, data: Mapping[Any, Any], tp: Any, path: str, current: Any) -> Any:
         if NONE_KEY in data:
-            if len(data) != 1 or data[NONE_KEY] is not True:
-                raise ConfigError(f"'{path or 'value'}': {NONE_KEY} must stand alone as true")
+            if len(data) != 1 or _plain(data[NONE_KEY]) is not True:
+                raise ConfigError(
+                    f"'{path or 'value'}': {NONE_KEY} must stand alone as true", path=path or None
+                )
             return coerce(None, tp, path)
         if "_target_" in data:
             return self.target(data, tp, path)
@@ -219,9 +223,11 @@ class _Decoder:
         if self.leaf is not None and not isinstance(key, str):
             key = getattr(key, "text", getattr(key, "value", key))
         if not isinstance(key, str):
-            raise ConfigTypeError(f"'{path}' argument names are strings, got {key!r}", path=path)
+            where = f"'{path}': " if path else ""
+            raise ConfigTypeError(f"{where}argument names are strings, got {key!r}", path=path)
         if key in _RESERVED - _HYDRA_KEYS:
-            raise ConfigError(f"'{_join(path, key)}': {key} is only valid beside _target_")
+            where = _join(path, key)
+            raise ConfigError(f"'{where}': {key} is only valid beside _target_", path=where)
         return key
 
     def target(self, data: Mapping[Any, Any], tp: Any, path: str) -> Any:
@@ -234,14 +240,22 @@ class _Decoder:
             fn = locate(name)
         except ConfigError as exc:
             raise ConfigError(str(exc), path=where) from None
-        partial = data.get("_partial_", False)
+        partial = _plain(data.get("_partial_", False))
         if not isinstance(partial, bool):
-            raise ConfigTypeError(f"'{_join(path, '_partial_')}' must be true or false", path=path)
+            where = _join(path, "_partial_")
+            raise ConfigTypeError(f"'{where}' must be true or false", path=where)
         args = data.get("_args_", [])
         if not isinstance(args, list):
-            raise ConfigTypeError(f"'{_join(path, '_args_')}' must be a list", path=path)
+            where = _join(path, "_args_")
+            raise ConfigTypeError(f"'{where}' must be a list", path=where)
         decoded = [self.decode(a, Any, _join(_join(path, "_args_"), i)) for i, a in enumerate(args)]
-        if isinstance(fn, type) and issubclass(fn, _VALUE_TYPES):
+        if _is_value_type(fn):
+            named = [k for k in data if k not in _RESERVED]
+            if named:
+                where = _join(path, named[0])
+                raise UnknownArgumentError(
+                    f"'{where}': {name} is made from _args_ alone, not named arguments", path=where
+                )
             try:
                 value = fn(*decoded)
             except Exception as exc:
@@ -257,6 +271,21 @@ class _Decoder:
         rest = {k: v for k, v in data.items() if k not in ("_target_", "_partial_", "_args_")}
         self.update(buildable, rest, path)
         return coerce(buildable, tp, path)
+
+
+def _is_value_type(fn: Any) -> bool:
+    """Whether a `_target_` names a value made on loading: an enum, a path, a tuple or a set.
+
+    Subclasses of tuple (a `NamedTuple`) are configured like any other class.
+    """
+    return isinstance(fn, type) and (
+        fn in (tuple, set, frozenset) or issubclass(fn, (enum.Enum, pathlib.PurePath))
+    )
+
+
+def _plain(value: Any) -> Any:
+    """The Python value of an override's literal (`true` in `{_partial_: true}`); else `value`."""
+    return value.value if isinstance(value, Scalar) else value
 
 
 def check_name(fn: Any, name: str, path: str) -> None:

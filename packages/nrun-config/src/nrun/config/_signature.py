@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import functools
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -51,14 +52,28 @@ def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
         target = fn.__init__
     try:
         hints = typing.get_type_hints(target)
-    except Exception:
-        hints = {}
-        for name, param in _signature(fn).parameters.items():
-            if param.annotation is not inspect.Parameter.empty and not isinstance(
-                param.annotation, str
-            ):
-                hints[name] = param.annotation
+    except Exception:  # resolve one annotation at a time: one bad name spoils only itself
+        hints = {
+            name: _resolve(param.annotation, target)
+            for name, param in _signature(fn).parameters.items()
+            if param.annotation is not inspect.Parameter.empty
+        }
     return {name: hints.get(name, Any) for name in _signature(fn).parameters}
+
+
+def _resolve(annotation: Any, owner: Any) -> Any:
+    """A string annotation evaluated where `owner` was defined (as `typing` does), else `Any`."""
+    if not isinstance(annotation, str):
+        return annotation
+    if isinstance(owner, type):
+        module = sys.modules.get(owner.__module__)
+        globalns, localns = (vars(module) if module else {}), dict(vars(owner))
+    else:
+        globalns, localns = getattr(inspect.unwrap(owner), "__globals__", {}), None
+    try:
+        return eval(annotation, globalns, localns)
+    except Exception:
+        return Any
 
 
 def default_of(fn: Callable[..., Any], name: str) -> Any:

@@ -74,7 +74,7 @@ def type_name(tp: Any) -> str:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return f"{tp.__name__} (one of {', '.join(tp.__members__)})"
     if origin is not None:
-        args = ", ".join("..." if a is Ellipsis else type_name(a) for a in typing.get_args(tp))
+        args = ", ".join(_arg_name(a) for a in typing.get_args(tp))
         base = getattr(origin, "__name__", str(origin))
         return f"{base}[{args}]" if args else base
     if isinstance(tp, type):
@@ -82,6 +82,15 @@ def type_name(tp: Any) -> str:
             return tp.__name__
         return f"{tp.__module__}.{tp.__qualname__}"
     return str(tp)
+
+
+def _arg_name(arg: Any) -> str:
+    """One argument of a generic: `...`, a type, or the list of parameters of a `Callable`."""
+    if arg is Ellipsis:
+        return "..."
+    if isinstance(arg, (list, tuple)):
+        return "[" + ", ".join(_arg_name(a) for a in arg) + "]"
+    return type_name(arg)
 
 
 def _given(value: Any) -> str:
@@ -152,6 +161,8 @@ def coerce(value: Any, tp: Any, path: str = "", *, from_mapping: Any = None) -> 
     tp = strip_annotated(tp)
     if is_any(tp):
         return value
+    if tp is None:  # `-> None`, `x: None`: the annotation None means NoneType
+        tp = _NoneType
     if value is None:
         if tp is None or tp is _NoneType or _NoneType in (union_members(tp) or ()):
             return None
