@@ -9,10 +9,10 @@ import sys
 from pathlib import Path, PosixPath
 from typing import Any
 
-import models
 import pytest
 import yaml
 
+import models
 from nrun.config import (
     Config,
     ConfigError,
@@ -132,9 +132,7 @@ def test_loaded_plain_file_builds_the_objects(name: str, tmp_path: Path) -> None
         labels={1, 2},
         names={1: "one"},
         activation="gelu",
-        encoder=models.Encoder(
-            block=models.Block(inner=models.Inner(color=models.Color.BLUE))
-        ),
+        encoder=models.Encoder(block=models.Block(inner=models.Inner(color=models.Color.BLUE))),
     )
 
 
@@ -146,9 +144,7 @@ def test_only_the_arguments_in_the_file_are_set(tmp_path: Path) -> None:
 def test_mapping_without_target_configures_the_annotated_class(tmp_path: Path) -> None:
     text = "_target_: models.train\nmodel:\n  size: 5\n  encoder:\n    layers: 1\nepochs: 2\n"
     config = load(write(tmp_path, "t.yaml", text))
-    expected = apply_overrides(
-        from_signature(models.Model), ["size=5", "encoder.layers=1"]
-    )
+    expected = apply_overrides(from_signature(models.Model), ["size=5", "encoder.layers=1"])
     assert config.model == expected
     assert config.epochs == 2
 

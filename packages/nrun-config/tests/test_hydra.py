@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import hydra.utils
-import models
 import pytest
 from omegaconf import OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
+import models
 from nrun.config import Config, Partial, apply_overrides, build, dump, from_signature, to_omegaconf
 
 FACTORIES = {"adam": models.adam, "warmup": models.warmup_schedule, "small": models.small_model}
@@ -131,7 +131,9 @@ def test_hydra_partial_root_calls_like_build(
     assert made.func is built.func
     args = CALL_ARGS.get(name, ())
     loose = convert is None
-    assert models.comparable(made(*args), loose=loose) == models.comparable(built(*args), loose=loose)
+    assert models.comparable(made(*args), loose=loose) == models.comparable(
+        built(*args), loose=loose
+    )
 
 
 def test_hydra_nested_partial_calls_like_build(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import models
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
+import models
 from nrun.config import (
     Config,
     ConfigError,
@@ -105,7 +105,7 @@ def test_from_omegaconf_structured_config_of_a_dataclass() -> None:
 
 def test_from_omegaconf_interpolation_error_is_a_config_error() -> None:
     conf = OmegaConf.create({"_target_": "models.Model", "size": "${nowhere}"})
-    with pytest.raises(ConfigError, match="cannot resolve the OmegaConf config: .*nowhere"):
+    with pytest.raises(ConfigError, match=r"cannot resolve the OmegaConf config: .*nowhere"):
         from_omegaconf(conf)
 
 
@@ -195,14 +195,20 @@ def test_interpolation_onto_a_base(tmp_path: Path) -> None:
 
 def test_env_resolver_reads_the_environment(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("NRUN_TEST_SIZE", "96")
-    text = "_target_: models.Model\nsize: ${oc.env:NRUN_TEST_SIZE,7}\nname: ${oc.env:NRUN_TEST_SIZE}\n"
+    text = (
+        "_target_: models.Model\nsize: ${oc.env:NRUN_TEST_SIZE,7}\nname: ${oc.env:NRUN_TEST_SIZE}\n"
+    )
     config = load(write(tmp_path, "e.yaml", text))
     assert (config.size, config.name) == (96, "96")
 
 
 def test_env_resolver_falls_back_to_its_default(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.delenv("NRUN_TEST_SIZE", raising=False)
-    text = "_target_: models.Model\nsize: ${oc.env:NRUN_TEST_SIZE,7}\nname: ${oc.env:NRUN_TEST_SIZE,null}\n"
+    text = (
+        "_target_: models.Model\n"
+        "size: ${oc.env:NRUN_TEST_SIZE,7}\n"
+        "name: ${oc.env:NRUN_TEST_SIZE,null}\n"
+    )
     path = write(tmp_path, "e.yaml", text)
     with pytest.raises(ConfigFileError, match="'name' expects str, got None"):
         load(path)
@@ -232,7 +238,7 @@ def double_resolver() -> Iterator[str]:
 
 @pytest.mark.parametrize("suffix", ["yaml", "toml", "json"])
 def test_custom_resolver_in_files(double_resolver: str, suffix: str, tmp_path: Path) -> None:
-    value = "${%s:21}" % double_resolver
+    value = "${" + double_resolver + ":21}"
     texts = {
         "yaml": f"_target_: models.Model\nsize: '{value}'\n",
         "toml": f'_target_ = "models.Model"\nsize = "{value}"\n',
@@ -246,12 +252,12 @@ def test_custom_resolver_in_files(double_resolver: str, suffix: str, tmp_path: P
 def test_custom_resolver_is_gone_after_its_fixture(tmp_path: Path) -> None:
     assert not OmegaConf.has_resolver("nrun_test_double")
     path = write(tmp_path, "r.yaml", "_target_: models.Model\nsize: ${nrun_test_double:21}\n")
-    with pytest.raises(ConfigFileError, match="interpolation failed: .*nrun_test_double"):
+    with pytest.raises(ConfigFileError, match=r"interpolation failed: .*nrun_test_double"):
         load(path)
 
 
 def test_custom_resolver_in_from_omegaconf(double_resolver: str) -> None:
-    conf = OmegaConf.create({"_target_": "models.Model", "size": "${%s:5}" % double_resolver})
+    conf = OmegaConf.create({"_target_": "models.Model", "size": "${" + double_resolver + ":5}"})
     assert from_omegaconf(conf).size == 10
 
 

@@ -9,9 +9,9 @@ from pathlib import Path, PosixPath
 from typing import Any
 
 import fiddle as fdl
-import models
 import pytest
 
+import models
 from nrun.config import (
     Config,
     Partial,
@@ -75,7 +75,7 @@ CASES: dict[str, tuple[Any, list[str]]] = {
     "strings_with_quotes": (
         models.train,
         [
-            "notes=\"it's \\\"quoted\\\" and 'single'\"",
+            'notes="it\'s \\"quoted\\" and \'single\'"',
             "model.name='back\\\\slash'",
         ],
     ),
