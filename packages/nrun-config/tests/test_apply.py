@@ -710,3 +710,30 @@ def test_from_signature_result_is_a_fiddle_buildable() -> None:
     config = configure("steps=2")
     assert isinstance(config, fdl.Partial)
     assert fdl.build(config)()["steps"] == 2
+
+
+def test_named_function_for_a_callable_argument_is_passed_not_called() -> None:
+    task = apply_overrides(from_signature(models.train), ["schedule=models.cosine(warmup=5)"])
+    assert isinstance(task.schedule, Partial)
+    schedule = build(task)()["schedule"]
+    assert schedule(2) == models.cosine(2, warmup=5)
+    bare = apply_overrides(from_signature(models.train), ["schedule=models.cosine"])
+    assert build(bare)()["schedule"](2000) == models.cosine(2000)
+
+
+def test_file_reference_key_may_hold_dashes(tmp_path: Path) -> None:
+    (tmp_path / "presets.yaml").write_text("my-model:\n  size: 7\n")
+    task = apply_override(
+        from_signature(models.train), "model=@presets.yaml:my-model", base_dir=tmp_path
+    )
+    assert task.model.size == 7
+
+
+def test_failing_factory_reports_the_first_line_of_its_error() -> None:
+    def multiline() -> models.Model:
+        raise ValueError("first line\nsecond line")
+
+    with pytest.raises(FactoryError) as info:
+        apply_override(from_signature(models.train), "model=multi", factories={"multi": multiline})
+    assert "ValueError: first line" in str(info.value)
+    assert "\n" not in str(info.value)

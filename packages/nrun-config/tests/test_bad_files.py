@@ -28,6 +28,23 @@ class Bad:
 
 MODEL = "_target_: models.Model\n"
 CORPUS = [
+    Bad(
+        "duplicate_key.yaml",
+        MODEL + "size: 3\nsize: 4\n",
+        ConfigFileError,
+        "duplicate key 'size'",
+        line=3,
+    ),
+    Bad(
+        "alias_bomb.yaml",
+        "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+        + "".join(
+            f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n"
+            for p, n in zip("abcdef", "bcdefg", strict=True)
+        ),
+        ConfigFileError,
+        "expands to more than 1,000,000 values",
+    ),
     # -- unreadable or unparsable ---------------------------------------------------------------
     Bad("missing.yaml", MISSING, ConfigFileError, "no such file"),
     Bad("folder.yaml", DIRECTORY, ConfigFileError, "is a directory, not a config file"),

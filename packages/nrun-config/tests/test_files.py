@@ -517,3 +517,12 @@ def test_unexportable_value_names_its_path() -> None:
 def test_toml_export_needs_a_mapping_at_the_top() -> None:
     with pytest.raises(ConfigError, match="TOML can only hold a mapping"):
         dumps([Config(models.Inner)], "toml")
+
+
+def test_yaml_scalars_read_as_omegaconf_reads_them(tmp_path: Path) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text("_target_: models.Inner\ntag: 2024-01-01\n")
+    assert load(path).tag == "2024-01-01"
+    data_path = tmp_path / "data.yaml"
+    data_path.write_text("_target_: builtins.dict\nlr: 1e-3\nsteps: 1_000\n")
+    assert load(data_path).lr == 0.001

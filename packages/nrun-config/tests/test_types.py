@@ -312,3 +312,7 @@ def test_coerce_error_nested_path_in_list_of_dicts() -> None:
 )
 def test_type_name(tp: Any, name: str) -> None:
     assert type_name(tp) == name
+
+
+def test_enum_with_int_values_accepts_the_value_as_text() -> None:
+    assert coerce("2", models.Level, "level") is models.Level.HIGH

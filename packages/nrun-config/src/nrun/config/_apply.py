@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import dataclasses
 import operator
 import typing
@@ -12,7 +13,7 @@ from typing import Any, Union
 
 import fiddle as fdl
 
-from nrun.config._buildable import Config, to_buildable
+from nrun.config._buildable import Config, Partial, to_buildable
 from nrun.config._errors import (
     ConfigError,
     ConfigTypeError,
@@ -370,9 +371,13 @@ class _Applier:
             except ConfigError:
                 raise
             except Exception as exc:
+                reason = (str(exc).strip().splitlines() or [""])[0]
                 raise FactoryError(
-                    f"factory '{name}' for '{path}' failed: {type(exc).__name__}: {exc}", path=path
+                    f"factory '{name}' for '{path}' failed: {type(exc).__name__}: {reason}",
+                    path=path,
                 ) from None
+        elif _wants_callable(tp):
+            result = Partial(factory, **values)
         elif isinstance(factory, type):
             result = from_signature(factory, partial=False)
             for key, value in values.items():
@@ -380,6 +385,17 @@ class _Applier:
         else:
             result = Config(factory, **values)
         return coerce(result, tp, path)
+
+
+def _wants_callable(tp: Any) -> bool:
+    """Whether `tp` asks for a callable, so that a named function is passed, not called."""
+    for member in _members(tp):
+        member = strip_annotated(member)
+        if member is typing.Callable or member is cabc.Callable:
+            return True
+        if typing.get_origin(member) is cabc.Callable:
+            return True
+    return False
 
 
 def _materialize(value: Any) -> Any:

@@ -39,40 +39,99 @@ def file_format(path: str | os.PathLike[str]) -> str:
     return FORMATS[suffix]
 
 
+# What OmegaConf's YAML loader (so Hydra) reads as a float, beyond YAML 1.1: `1e-3`, `1_000.5`.
+_OMEGACONF_FLOAT = re.compile(
+    r"""^(?:[-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+)
+    |\.[0-9]+(?:_[0-9]+)*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9]+(?:_[0-9]+)*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
 # -- parsing -----------------------------------------------------------------------------------
-def _yaml_lines(
-    node: Any, path: tuple[Any, ...], lines: _Lines, name: str, inside: set[int]
-) -> None:
+_MAX_NODES = 1_000_000
+
+
+def _yaml_lines(node: Any, name: str) -> _Lines:
+    """The line of every key path in a composed YAML document; refuses what no config can be.
+
+    Refused: duplicate keys (YAML would keep the last silently), an alias inside the node it
+    refers to, and documents whose aliases expand to more than a million nodes.
+    """
     import yaml
 
-    if not isinstance(node, yaml.CollectionNode):
-        return
-    if id(node) in inside:  # `a: &x [*x]`: the data would contain itself
-        raise ConfigFileError(
-            f"a YAML alias at '{format_path(path)}' refers to a node that contains it",
-            file=name,
-            line=node.start_mark.line + 1,
-        )
-    inside.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = (*path, key.value)
-            lines[format_path(sub)] = key.start_mark.line + 1
-            _yaml_lines(value, sub, lines, name, inside)
-    else:
-        for i, value in enumerate(node.value):
-            sub = (*path, i)
-            lines[format_path(sub)] = value.start_mark.line + 1
-            _yaml_lines(value, sub, lines, name, inside)
-    inside.discard(id(node))
+    lines: _Lines = {}
+    budget = _MAX_NODES
+    inside: set[int] = set()
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        nonlocal budget
+        if not isinstance(node, yaml.CollectionNode):
+            return
+        budget -= len(node.value)
+        if budget < 0:
+            raise ConfigFileError(
+                f"expands to more than {_MAX_NODES:,} values (through YAML aliases?)", file=name
+            )
+        if id(node) in inside:  # `a: &x [*x]`: the data would contain itself
+            raise ConfigFileError(
+                f"a YAML alias at '{format_path(path)}' refers to a node that contains it",
+                file=name,
+                line=node.start_mark.line + 1,
+            )
+        inside.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                    if key.value in seen:
+                        raise ConfigFileError(
+                            f"duplicate key '{key.value}'", file=name, line=key.start_mark.line + 1
+                        )
+                    seen.add(key.value)
+                sub = (*path, key.value)
+                lines[format_path(sub)] = key.start_mark.line + 1
+                walk(value, sub)
+        else:
+            for i, value in enumerate(node.value):
+                sub = (*path, i)
+                lines[format_path(sub)] = value.start_mark.line + 1
+                walk(value, sub)
+        inside.discard(id(node))
+
+    walk(node, ())
+    return lines
+
+
+@functools.lru_cache(maxsize=1)
+def _yaml_loader() -> Any:
+    """The safe loader, reading scalars as OmegaConf (so Hydra) does: `1e-3` is a float, and
+    dates stay text."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _OMEGACONF_FLOAT, list("-+0123456789."))
+    return Loader
 
 
 def _parse_yaml(text: str, name: str) -> tuple[Any, _Lines]:
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    loader = _yaml_loader()(text)
     try:
         node = loader.get_single_node()
+        lines = _yaml_lines(node, name) if node is not None else {}
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -83,9 +142,6 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, _Lines]:
         raise ConfigFileError(f"malformed YAML: {exc}", file=name) from None
     finally:
         loader.dispose()
-    lines: _Lines = {}
-    if node is not None:
-        _yaml_lines(node, (), lines, name, set())
     return data, lines
 
 
@@ -266,18 +322,6 @@ def _json_ready(data: Any) -> Any:
     if isinstance(data, list):
         return [_json_ready(v) for v in data]
     return data
-
-
-# What OmegaConf's YAML loader (so Hydra) reads as a float, beyond YAML 1.1: `1e-3`, `1_000.5`.
-_OMEGACONF_FLOAT = re.compile(
-    r"""^(?:[-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |[-+]?[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+)
-    |\.[0-9]+(?:_[0-9]+)*(?:[eE][-+][0-9]+)?
-    |[-+]?[0-9]+(?:_[0-9]+)*(?::[0-5]?[0-9])+\.[0-9_]*
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""",
-    re.X,
-)
 
 
 @functools.lru_cache(maxsize=1)

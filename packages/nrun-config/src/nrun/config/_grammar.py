@@ -405,7 +405,7 @@ class _Parser:
             raise self.error("expected a file path after '@'", start)
         path, key = text, None
         head, sep, tail = text.rpartition(":")
-        if sep and head and re.fullmatch(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*", tail):
+        if sep and head and re.fullmatch(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*", tail):
             path, key = head, tail
         elif sep and head and not tail:
             raise self.error("expected a key after ':' in a file reference")

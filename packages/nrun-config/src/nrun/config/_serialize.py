@@ -132,6 +132,7 @@ def to_data(value: Any, path: str = "") -> Any:
 def _is_class_like(tp: Any) -> bool:
     return (
         isinstance(tp, type)
+        and typing.get_origin(tp) is None  # `dict[str, int]` is a type on Python 3.10
         and tp is not Any  # a class on Python 3.11+, yet it configures nothing
         and not issubclass(tp, (Mapping, list, tuple, set, frozenset, str, bytes, int, float))
         and not issubclass(tp, _VALUE_TYPES)

@@ -26,8 +26,8 @@ _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONL
 def _signature(fn: Callable[..., Any]) -> inspect.Signature:
     try:
         return inspect.signature(fn)
-    except (TypeError, ValueError):
-        return inspect.Signature()
+    except (TypeError, ValueError):  # a builtin without a signature: accept any argument
+        return inspect.Signature([inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
 
 
 def parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:

@@ -236,7 +236,7 @@ def _coerce_enum(value: Any, tp: type[enum.Enum], path: str) -> Any:
         if value.lower() in lowered:
             return lowered[value.lower()]
     for member in tp:
-        if member.value == value:
+        if member.value == value or (isinstance(value, str) and str(member.value) == value):
             return member
     raise _fail(value, tp, path)
 
