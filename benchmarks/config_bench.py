@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nrun.config import Config, apply_overrides, build, dump, from_signature, load, parse_override
+from nrun.config import Config, apply_overrides, build, dump, load, parse_override
 
 
 @dataclasses.dataclass
@@ -38,10 +38,7 @@ class Net:
 
 def import_seconds(statement: str, runs: int) -> tuple[float, float]:
     """Median wall time of a fresh `python -c statement`, and median in-process import time."""
-    code = (
-        "import time; t = time.perf_counter(); "
-        f"{statement}; print(time.perf_counter() - t)"
-    )
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     wall, inner = [], []
     for _ in range(runs):
         start = time.perf_counter()
@@ -55,15 +52,25 @@ def import_seconds(statement: str, runs: int) -> tuple[float, float]:
 
 def big_net(layers: int) -> Config[Net]:
     """A config of `layers` layer configs (5 nodes each: the config and its 4 values)."""
-    return Config(Net, layers=[Config(Layer, size=i, dropout=0.1, activation="gelu", bias=True)
-                               for i in range(layers)], name="big")
+    return Config(
+        Net,
+        layers=[
+            Config(Layer, size=i, dropout=0.1, activation="gelu", bias=True) for i in range(layers)
+        ],
+        name="big",
+    )
 
 
 def bench_overrides(count: int) -> dict[str, float]:
     """Parse and apply `count` overrides spread over a 500-layer net."""
     cfg = big_net(500)
-    kinds = ["layers[{i}].size={v}", "layers.{i}.dropout=0.{v}", "layers[{i}].activation=silu",
-             "layers[{i}].size+={v}", "layers[{i}].bias=false"]
+    kinds = [
+        "layers[{i}].size={v}",
+        "layers.{i}.dropout=0.{v}",
+        "layers[{i}].activation=silu",
+        "layers[{i}].size+={v}",
+        "layers[{i}].bias=false",
+    ]
     texts = [kinds[n % len(kinds)].format(i=n % 500, v=n % 9 + 1) for n in range(count)]
     start = time.perf_counter()
     parsed = [parse_override(t) for t in texts]
@@ -100,23 +107,33 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=10_000)
     args = parser.parse_args()
 
-    print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores; "
-          f"median of {args.runs} fresh processes")
+    print(
+        f"python {sys.version.split()[0]} on {os.cpu_count()} cores; "
+        f"median of {args.runs} fresh processes"
+    )
     print(f"{'import':<22}{'process wall (ms)':>20}{'import itself (ms)':>20}")
-    for label, statement in [("python -c pass", "pass"), ("import fiddle", "import fiddle"),
-                             ("import nrun.config", "import nrun.config")]:
+    for label, statement in [
+        ("python -c pass", "pass"),
+        ("import fiddle", "import fiddle"),
+        ("import nrun.config", "import nrun.config"),
+    ]:
         wall, inner = import_seconds(statement, args.runs)
         print(f"{label:<22}{wall * 1000:>20.1f}{inner * 1000:>20.1f}")
 
     figures = bench_overrides(args.overrides)
     per = 1e6 / args.overrides
-    print(f"\n{args.overrides:,} overrides: parse {figures['parse'] * 1000:.0f} ms "
-          f"({figures['parse'] * per:.1f} µs each), apply {figures['apply'] * 1000:.0f} ms "
-          f"({figures['apply'] * per:.1f} µs each)")
+    print(
+        f"\n{args.overrides:,} overrides: parse {figures['parse'] * 1000:.0f} ms "
+        f"({figures['parse'] * per:.1f} µs each), apply {figures['apply'] * 1000:.0f} ms "
+        f"({figures['apply'] * per:.1f} µs each)"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         files = bench_files(args.nodes, Path(tmp))
-    print(f"\nconfig of {args.nodes:,} nodes{'':<6}{'export (ms)':>12}{'load (ms)':>12}{'size (KiB)':>12}")
+    print(
+        f"\nconfig of {args.nodes:,} nodes{'':<6}"
+        f"{'export (ms)':>12}{'load (ms)':>12}{'size (KiB)':>12}"
+    )
     for fmt, (dump_s, load_s, size) in files.items():
         print(f"{fmt:<28}{dump_s * 1000:>12.0f}{load_s * 1000:>12.0f}{size / 1024:>12.0f}")
 

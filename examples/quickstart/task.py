@@ -42,8 +42,8 @@ class Data:
 
 def train(
     model: Model,
-    optimizer: Optimizer = Optimizer(),
-    data: Data = Data(),
+    optimizer: Optimizer = Optimizer(),  # noqa: B008 - a config default, never mutated
+    data: Data = Data(),  # noqa: B008
     epochs: int = 20,
     seed: int = 0,
 ) -> float:
@@ -60,13 +60,13 @@ def train(
     print(f"training a {model.hidden_size}-unit {model.activation.value} net for {epochs} epochs")
     for epoch in range(epochs):
         total = 0.0
-        for x, y in zip(xs, ys):
-            pre = [w * x + b for w, b in zip(w1, b1)]
+        for x, y in zip(xs, ys, strict=True):
+            pre = [w * x + b for w, b in zip(w1, b1, strict=True)]
             hidden = [act(p) for p in pre]
-            err = sum(w * h for w, h in zip(w2, hidden)) - y
+            err = sum(w * h for w, h in zip(w2, hidden, strict=True)) - y
             total += err * err
             grads = [err * h for h in hidden]
-            back = [err * w * dact(p) for w, p in zip(w2, pre)]
+            back = [err * w * dact(p) for w, p in zip(w2, pre, strict=True)]
             grads += [g * x for g in back] + back
             params = w2 + w1 + b1
             for i, g in enumerate(grads):

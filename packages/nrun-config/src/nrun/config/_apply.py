@@ -9,7 +9,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Union
+from typing import Any
 
 import fiddle as fdl
 
@@ -48,10 +48,10 @@ from nrun.config._types import (
 
 __all__ = ["FactoryLookup", "apply_override", "apply_overrides"]
 
-FactoryLookup = Callable[[str, Any, str], Union[Callable[..., Any], None]]
+FactoryLookup = Callable[[str, Any, str], Callable[..., Any] | None]
 """Finds a factory by name: `(name, expected type, path) -> factory or None`."""
 
-Factories = Union[FactoryLookup, Mapping[str, Callable[..., Any]], None]
+Factories = FactoryLookup | Mapping[str, Callable[..., Any]] | None
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.add,
@@ -92,23 +92,19 @@ def _only_text(tp: Any) -> bool:
 
 def _wants_object(tp: Any) -> bool:
     """Whether `tp` is filled by objects a factory makes (not by numbers or text)."""
+    if _wants_callable(tp):
+        return True
     for member in _members(tp):
         member = strip_annotated(member)
         if is_any(member):  # `Any` is a class on Python 3.11+: it asks for nothing in particular
             continue
-        origin = typing.get_origin(member)
-        if origin is typing.Callable or member is typing.Callable:
-            return True
         if (
-            isinstance(member, type)  # on Python 3.10 also `list[int]`: hence `origin is None`
-            and origin is None
+            isinstance(member, type)  # on Python 3.10 also `list[int]`: hence the origin check
+            and typing.get_origin(member) is None
             and not _text_like(member)
             and member.__module__ != "builtins"
         ):
             return True
-        if origin is not None and getattr(origin, "__module__", "") == "collections.abc":
-            if origin.__name__ == "Callable":
-                return True
     return False
 
 
@@ -122,7 +118,8 @@ def _slot_type(container: Any, tp: Any, key: Any) -> Any:
         if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
             return args[key] if isinstance(key, int) and key < len(args) else Any
         if origin in (list, tuple, set, frozenset) or (
-            origin is not None and getattr(origin, "__name__", "") in ("Sequence", "MutableSequence")
+            origin is not None
+            and getattr(origin, "__name__", "") in ("Sequence", "MutableSequence")
         ):
             return args[0] if args else Any
         if origin is dict or (origin is not None and getattr(origin, "__name__", "") == "Mapping"):
@@ -174,7 +171,8 @@ class _Applier:
             if descend:
                 keys = f" It has: {', '.join(map(str, node))}." if node else " It has no keys."
                 raise UnknownArgumentError(
-                    f"'{path}' has no key '{key}'." + (did_you_mean(str(key), map(str, node)) or keys),
+                    f"'{path}' has no key '{key}'."
+                    + (did_you_mean(str(key), map(str, node)) or keys),
                     path=sub,
                 )
             return MISSING
@@ -223,12 +221,18 @@ class _Applier:
                 )
             operand = self.resolve(override.value, self.operand_type(current, tp, override), path)
             try:
-                if isinstance(current, list) and not isinstance(operand, list) and override.op == "+=":
+                if (
+                    isinstance(current, list)
+                    and not isinstance(operand, list)
+                    and override.op == "+="
+                ):
                     result: Any = [*current, operand]
                 else:
                     result = _OPS[override.op](current, operand)
             except ZeroDivisionError:
-                raise OverrideValueError(f"'{path}' {override.op} 0 divides by zero", path=path) from None
+                raise OverrideValueError(
+                    f"'{path}' {override.op} 0 divides by zero", path=path
+                ) from None
             except TypeError:
                 raise OverrideValueError(
                     f"cannot apply '{override.op}' with {_given(operand)} to '{path}', "
@@ -295,7 +299,8 @@ class _Applier:
             if not wants_object:
                 raise
         raise FactoryError(
-            f"'{text}' is not a factory for '{path}' ({type_name(tp)})." + self.suggest(text, tp, path),
+            f"'{text}' is not a factory for '{path}' ({type_name(tp)})."
+            + self.suggest(text, tp, path),
             path=path,
         )
 
@@ -358,7 +363,7 @@ class _Applier:
                 f"'{name}' takes {len(params)} positional arguments, {len(args)} given", path=path
             )
         values: dict[str, Any] = {}
-        for pname, arg in zip(params, args):
+        for pname, arg in zip(params, args, strict=False):
             values[pname] = self.resolve(arg, hints.get(pname, Any), _join(label, pname))
         for key, arg in kwargs:
             check_name(factory, key, label)
@@ -445,7 +450,9 @@ def _as_data(node: Node) -> Any:
     if isinstance(node, DictNode):
         out: dict[Any, Any] = {}
         for key, value in node.items:
-            plain = key.text if isinstance(key, Word) else key.value if isinstance(key, Scalar) else key
+            plain = (
+                key.text if isinstance(key, Word) else key.value if isinstance(key, Scalar) else key
+            )
             out[plain] = _as_data(value)
         return out
     return node
@@ -481,8 +488,9 @@ def apply_overrides(
 ) -> Any:
     """Apply overrides to `config` in order (later ones win); see `apply_override`."""
     if not isinstance(config, fdl.Buildable):
-        raise ConfigTypeError(f"overrides apply to a Config or Partial, got {type(config).__name__}")
+        raise ConfigTypeError(
+            f"overrides apply to a Config or Partial, got {type(config).__name__}"
+        )
     for override in overrides:
         config = apply_override(config, override, factories=factories, base_dir=base_dir)
     return config
-

@@ -61,7 +61,7 @@ class ConfigTypeError(ConfigError, TypeError):
 
 
 class OverrideValueError(ConfigError, ValueError):
-    """A well-formed override that cannot be applied (an operator on None, an index out of range)."""
+    """A well-formed override that cannot be applied (`+=` on None, an index out of range)."""
 
 
 class FactoryError(ConfigError, LookupError):

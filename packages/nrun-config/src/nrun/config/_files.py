@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,8 +109,10 @@ def _yaml_lines(node: Any, name: str) -> _Lines:
 
 @functools.lru_cache(maxsize=1)
 def _yaml_loader() -> Any:
-    """The safe loader, reading scalars as OmegaConf (so Hydra) does: `1e-3` is a float, and
-    dates stay text."""
+    """The safe loader, reading scalars as OmegaConf (so Hydra) does.
+
+    `1e-3` is a float (YAML 1.1 wants a dot), and dates stay text.
+    """
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -153,9 +156,9 @@ def _parse_json(text: str, name: str) -> tuple[Any, _Lines]:
 
 
 def _parse_toml(text: str, name: str) -> tuple[Any, _Lines]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:
         import tomli as tomllib
     try:
         return tomllib.loads(text), {}
@@ -361,7 +364,7 @@ def dumps(config: Any, format: str = "yaml") -> str:
 
 
 def dump(config: Any, path: str | os.PathLike[str], format: str | None = None) -> Path:
-    """Write `config` to `path` atomically (format from the suffix unless given); return the path."""
+    """Write `config` to `path` atomically (format from the suffix unless given); return it."""
     target = Path(path).expanduser()
     text = dumps(config, format or file_format(target))
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from nrun.config._errors import OverrideSyntaxError
 
@@ -90,8 +90,8 @@ class Sweep:
     choices: tuple[Node, ...]
 
 
-Node = Union[Scalar, Word, ListNode, DictNode, FileRef, Call, Sweep]
-Key = Union[str, int]
+Node = Scalar | Word | ListNode | DictNode | FileRef | Call | Sweep
+Key = str | int
 
 
 def format_path(path: tuple[Key, ...]) -> str:
@@ -153,7 +153,12 @@ _FLOAT = re.compile(
     r"|[0-9](?:_?[0-9])*[eE][+-]?[0-9]+)"
 )
 _KEYWORDS: dict[str, Any] = {
-    "None": None, "null": None, "True": True, "true": True, "False": False, "false": False,
+    "None": None,
+    "null": None,
+    "True": True,
+    "true": True,
+    "False": False,
+    "false": False,
 }
 _CLOSERS = {"[": "]", "{": "}", "(": ")"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
@@ -177,9 +182,7 @@ class _Parser:
 
     def error(self, message: str, pos: int | None = None) -> OverrideSyntaxError:
         where = self.pos if pos is None else pos
-        return OverrideSyntaxError(
-            f"{message} at column {where + 1}", override=self.override
-        )
+        return OverrideSyntaxError(f"{message} at column {where + 1}", override=self.override)
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""

@@ -1,4 +1,4 @@
-"""OmegaConf interop: a `Config` to and from a `DictConfig` (interpolations resolved on the way in)."""
+"""OmegaConf interop: a `Config` to and from a `DictConfig`, interpolations resolved."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def escape_interpolations(data: Any) -> Any:
 
 
 def to_omegaconf(config: Any) -> DictConfig:
-    """A `DictConfig` of `config` in the `_target_` format (what `hydra.utils.instantiate` reads)."""
+    """A `DictConfig` of `config` in the `_target_` format, as `hydra.utils.instantiate` reads."""
     from omegaconf import OmegaConf
 
     return cast("DictConfig", OmegaConf.create(escape_interpolations(to_data(config))))
@@ -48,5 +48,7 @@ def from_omegaconf(conf: Any, type: Any = Any, base: Any = None) -> Any:
     try:
         data = OmegaConf.to_container(conf, resolve=True)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"cannot resolve the OmegaConf config: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(
+            f"cannot resolve the OmegaConf config: {str(exc).splitlines()[0]}"
+        ) from None
     return from_data(data, type, "", base)

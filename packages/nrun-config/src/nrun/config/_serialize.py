@@ -4,7 +4,8 @@ A config is a mapping with `_target_` (the dotted import path of what it calls),
 true` for a `Partial`, `_args_` for positional arguments, and one key per argument. Enums and
 paths, tuples and sets are written as `{_target_: pkg.Color, _args_: [red]}` so that
 `hydra.utils.instantiate` rebuilds the same objects; on loading, plain values (`red`, a list) are
-also accepted where the annotation says what they are. `{_none_: true}` stands for None where a format has no null (TOML).
+also accepted where the annotation says what they are. `{_none_: true}` stands for None where
+a format has no null (TOML).
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from nrun.config._buildable import Config, Partial, to_buildable
 from nrun.config._errors import ConfigError, ConfigTypeError, UnknownArgumentError, did_you_mean
 from nrun.config._grammar import Scalar
 from nrun.config._signature import accepts_kwargs, from_signature, parameters, type_hints
-from nrun.config._types import coerce, is_dataclass_type, strip_annotated, union_members
+from nrun.config._types import (
+    coerce,
+    is_dataclass_type,
+    per_callable,
+    strip_annotated,
+    union_members,
+)
 
 __all__ = ["NONE_KEY", "Leaf", "from_data", "locate", "target_name", "to_data"]
 
@@ -34,7 +41,7 @@ _RESERVED = {"_target_", "_partial_", "_args_", NONE_KEY, *_HYDRA_KEYS}
 _VALUE_TYPES = (enum.Enum, pathlib.PurePath, tuple, set, frozenset)
 
 Leaf = Callable[[Any, Any, str, Any], Any]
-"""Resolves a leaf that is not plain data (an override's parsed node): (leaf, type, path, current)."""
+"""Resolves a leaf that is not plain data (a parsed override value): (leaf, type, path, current)."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -65,7 +72,7 @@ def locate(dotted: str) -> Any:
     raise ConfigError(f"cannot import '{dotted}': {error}")
 
 
-@functools.lru_cache(maxsize=4096)
+@per_callable
 def target_name(fn: Any) -> str:
     """The dotted path that imports `fn` back; refuses lambdas and local functions."""
     module = getattr(fn, "__module__", None)
@@ -178,7 +185,10 @@ class _Decoder:
             types = list(args) + [Any] * max(0, len(data) - len(args))
         else:
             types = [args[0] if args else Any] * len(data)
-        return [self.decode(v, t, _join(path, i)) for i, (v, t) in enumerate(zip(data, types))]
+        return [
+            self.decode(v, t, _join(path, i))
+            for i, (v, t) in enumerate(zip(data, types, strict=False))
+        ]
 
     def mapping(self, data: Mapping[Any, Any], tp: Any, path: str, current: Any) -> Any:
         if NONE_KEY in data:
@@ -236,7 +246,9 @@ class _Decoder:
         name = getattr(name, "text", getattr(name, "value", name))
         where = _join(path, "_target_")
         if not isinstance(name, str):
-            raise ConfigTypeError(f"'{where}' must be a dotted import path, got {name!r}", path=where)
+            raise ConfigTypeError(
+                f"'{where}' must be a dotted import path, got {name!r}", path=where
+            )
         try:
             fn = locate(name)
         except ConfigError as exc:
@@ -260,7 +272,9 @@ class _Decoder:
             try:
                 value = fn(*decoded)
             except Exception as exc:
-                raise ConfigTypeError(f"'{path or 'value'}': {name}{tuple(decoded)}: {exc}") from None
+                raise ConfigTypeError(
+                    f"'{path or 'value'}': {name}{tuple(decoded)}: {exc}"
+                ) from None
             return coerce(value, tp, path)
         if not callable(fn):
             raise ConfigError(f"'{where}': {name} is not callable", path=where)

@@ -1,10 +1,9 @@
-"""Reading signatures: parameters, defaults and annotated types of functions, classes, dataclasses."""
+"""Reading signatures: the parameters, defaults and annotated types of functions and classes."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 import inspect
 import sys
 import typing
@@ -14,7 +13,7 @@ from typing import Any
 import fiddle as fdl
 
 from nrun.config._buildable import Config, Partial, to_buildable
-from nrun.config._types import is_dataclass_type
+from nrun.config._types import is_dataclass_type, per_callable
 
 __all__ = ["MISSING", "accepts_kwargs", "default_of", "from_signature", "parameters", "type_hints"]
 
@@ -22,7 +21,7 @@ MISSING: Any = inspect.Parameter.empty
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
-@functools.lru_cache(maxsize=1024)
+@per_callable
 def _signature(fn: Callable[..., Any]) -> inspect.Signature:
     try:
         return inspect.signature(fn)
@@ -40,7 +39,7 @@ def accepts_kwargs(fn: Callable[..., Any]) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in _signature(fn).parameters.values())
 
 
-@functools.lru_cache(maxsize=1024)
+@per_callable
 def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     """The annotated type of each parameter of `fn`; `Any` where there is none.
 
@@ -49,7 +48,7 @@ def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     """
     target: Any = fn
     if isinstance(fn, type) and not dataclasses.is_dataclass(fn):
-        target = fn.__init__
+        target = fn.__init__  # type: ignore[misc]
     try:
         hints = typing.get_type_hints(target)
     except Exception:  # resolve one annotation at a time: one bad name spoils only itself
@@ -82,7 +81,7 @@ def default_of(fn: Callable[..., Any], name: str) -> Any:
     A dataclass field's `default_factory` is called, so mutable defaults are never shared.
     """
     if is_dataclass_type(fn):
-        for field in dataclasses.fields(fn):  # type: ignore[arg-type]
+        for field in dataclasses.fields(fn):
             if field.name == name:
                 if field.default is not dataclasses.MISSING:
                     return _copy(field.default)

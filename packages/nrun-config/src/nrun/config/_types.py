@@ -15,14 +15,24 @@ import inspect
 import pathlib
 import types
 import typing
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeGuard, TypeVar
 
 import fiddle as fdl
 
 from nrun.config._errors import ConfigTypeError
 
-__all__ = ["coerce", "is_dataclass_type", "returns", "strip_annotated", "type_name", "union_members"]
+__all__ = [
+    "coerce",
+    "is_dataclass_type",
+    "per_callable",
+    "returns",
+    "strip_annotated",
+    "type_name",
+    "union_members",
+]
 
+_R = TypeVar("_R")
 _NoneType = type(None)
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -53,7 +63,24 @@ def is_any(tp: Any) -> bool:
     )
 
 
-def is_dataclass_type(tp: Any) -> bool:
+def per_callable(fn: Callable[[Any], _R]) -> Callable[[Any], _R]:
+    """Memoize `fn` of one callable (signatures, hints); unhashable callables are not cached."""
+    cache: dict[Any, _R] = {}
+
+    @functools.wraps(fn)
+    def wrapper(key: Any) -> _R:
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = fn(key)
+            return value
+        except TypeError:
+            return fn(key)
+
+    return wrapper
+
+
+def is_dataclass_type(tp: Any) -> TypeGuard[type[Any]]:
     """Whether `tp` is a dataclass (the class, not an instance)."""
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
@@ -109,9 +136,9 @@ def _fail(value: Any, tp: Any, path: str) -> ConfigTypeError:
     )
 
 
-@functools.lru_cache(maxsize=1024)
+@per_callable
 def returns(fn: Any) -> Any:
-    """What calling `fn` produces, as far as it can be known (the class, or the return annotation)."""
+    """What calling `fn` produces, as far as can be known: the class, or the return annotation."""
     if isinstance(fn, type):
         return fn
     try:
@@ -297,8 +324,17 @@ def _coerce_generic(
     def item(v: Any, t: Any, sub: str) -> Any:
         return coerce(v, t if t is not None else Any, sub, from_mapping=from_mapping)
 
-    if origin in (list, set, frozenset, cabc.Sequence, cabc.MutableSequence, cabc.Iterable,
-                  cabc.Set, cabc.MutableSet, cabc.Collection):
+    if origin in (
+        list,
+        set,
+        frozenset,
+        cabc.Sequence,
+        cabc.MutableSequence,
+        cabc.Iterable,
+        cabc.Set,
+        cabc.MutableSet,
+        cabc.Collection,
+    ):
         if not isinstance(value, (list, tuple, set, frozenset)):
             raise _fail(value, tp, path)
         elem = args[0] if args else None
@@ -323,7 +359,9 @@ def _coerce_generic(
                 f"'{path}' expects {type_name(tp)} ({len(args)} items), got {len(value)} items",
                 path=path,
             )
-        return tuple(item(v, t, f"{path}[{i}]") for i, (v, t) in enumerate(zip(value, args)))
+        return tuple(
+            item(v, t, f"{path}[{i}]") for i, (v, t) in enumerate(zip(value, args, strict=True))
+        )
     if origin in (dict, cabc.Mapping, cabc.MutableMapping):
         if not isinstance(value, cabc.Mapping):
             raise _fail(value, tp, path)
