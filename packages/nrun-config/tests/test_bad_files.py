@@ -21,7 +21,7 @@ class Bad:
     content: Any
     error: type[ConfigError]
     match: str
-    line: int | None = None
+    line: int | tuple[int, ...] | None = None
     key: str | None = None
     bad_as_override: bool = True  # also bad as `model=@file` (a mapping alone is fine there)
 
@@ -97,8 +97,8 @@ CORPUS = [
         "trailing_comma.json",
         '{\n  "_target_": "models.Model",\n  "size": 3,\n}\n',
         ConfigFileError,
-        "malformed JSON: Expecting property name enclosed in double quotes",
-        line=4,
+        "malformed JSON: ",
+        line=(3, 4),  # Python 3.13 names the comma (line 3), older ones the brace
     ),
     Bad(
         "single_quotes.json",
@@ -458,8 +458,9 @@ def test_bad_file_fails_with_one_line_naming_the_file(
     assert "Traceback" not in message
     assert error.__cause__ is None
     if bad.line is not None:
-        assert error.line == bad.line
-        assert message.startswith(f"{path}, line {bad.line}: ")
+        lines = bad.line if isinstance(bad.line, tuple) else (bad.line,)
+        assert error.line in lines
+        assert message.startswith(f"{path}, line {error.line}: ")
 
 
 @pytest.mark.parametrize(

@@ -275,7 +275,7 @@ def test_to_data_writes_the_target_format() -> None:
     assert data["model"]["level"] == {"_target_": "models.Level", "_args_": [1]}
     assert data["model"]["shape"] == {"_target_": "builtins.tuple", "_args_": [[1, 2]]}
     assert data["model"]["labels"] == {"_target_": "builtins.set", "_args_": [[]]}
-    assert data["output"] == {"_target_": "pathlib.PosixPath", "_args_": ["/o"]}
+    assert data["output"] == {"_target_": "pathlib.Path", "_args_": ["/o"]}
     assert data["schedule"] == {"_target_": "models.cosine", "_partial_": True, "warmup": 10}
     assert data["seed"] is None
 

@@ -77,6 +77,10 @@ def target_name(fn: Any) -> str:
     """The dotted path that imports `fn` back; refuses lambdas and local functions."""
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", None)
+    if isinstance(fn, type) and issubclass(fn, pathlib.PurePath):
+        # `pathlib._local` on 3.13: name the public class, and `Path` for the concrete one, so
+        # the file loads on any Python and any OS.
+        return "pathlib.Path" if issubclass(fn, pathlib.Path) else f"pathlib.{fn.__name__}"
     if not module or not qualname or "<" in qualname:
         raise ConfigError(
             f"{fn!r} cannot be exported: only module-level functions and classes can be a _target_"

@@ -105,7 +105,7 @@ def type_name(tp: Any) -> str:
         base = getattr(origin, "__name__", str(origin))
         return f"{base}[{args}]" if args else base
     if isinstance(tp, type):
-        if tp.__module__ in ("builtins", "pathlib"):
+        if tp.__module__ == "builtins" or issubclass(tp, pathlib.PurePath):
             return tp.__name__
         return f"{tp.__module__}.{tp.__qualname__}"
     return str(tp)
