@@ -1,0 +1,161 @@
+"""The process that watches one local job: `python -m nrun.exec._supervisor <job dir>`.
+
+It runs the job's command with its output in `output.log`, retries it if asked, and writes the
+outcome to `result.json`, so any process can read the job's state later, even after the
+launching process is gone. It leads its own session: cancelling the job signals the whole
+process group, and the task dies with it (PR_SET_PDEATHSIG) if it is killed outright.
+Standard library only, so it starts fast.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CANCEL",
+    "OUTPUT",
+    "RESULT",
+    "SPEC",
+    "STATE",
+    "describe_exit",
+    "process_alive",
+    "read_json",
+    "start_time",
+    "write_json",
+]
+
+SPEC = "supervisor.json"
+STATE = "state.json"
+RESULT = "result.json"
+OUTPUT = "output.log"
+CANCEL = "cancel"
+_PR_SET_PDEATHSIG = 1
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` to `path` atomically (a reader sees the old file or the new, never half)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None when there is none (yet)."""
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def start_time(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot), to tell it from a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else fields[19]
+
+
+def process_alive(pid: int, started: str | None) -> bool:
+    """Whether the process `pid` that started at `started` still runs (zombies do not)."""
+    if Path("/proc").is_dir():
+        now = start_time(pid)
+        return now is not None and (started is None or now == started)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def describe_exit(returncode: int) -> tuple[int, str]:
+    """A process's exit as (shell-style exit code, reason): -9 is (137, 'killed by SIGKILL')."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return 128 - returncode, f"killed by {name}"
+    return returncode, "" if returncode == 0 else f"exit code {returncode}"
+
+
+def _die_with_parent() -> None:
+    """In the task's process: be killed if the supervisor dies (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def supervise(job_dir: Path) -> int:
+    """Run the job described by `job_dir/supervisor.json`; return the task's exit code."""
+    spec = json.loads((job_dir / SPEC).read_text())
+    stopping = False
+
+    def on_signal(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True  # the task got the same signal (one process group); wait for it
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    me = os.getpid()
+    write_json(
+        job_dir / STATE,
+        {"state": "RUNNING", "pid": me, "start": start_time(me), "started": time.time()},
+    )
+    attempts = int(spec.get("retries", 0)) + 1
+    code, reason, state = 1, "", "FAILED"
+    with open(job_dir / OUTPUT, "ab", buffering=0) as out:
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                out.write(f"[nrun] attempt {attempt} of {attempts}\n".encode())
+            try:
+                child = subprocess.Popen(
+                    spec["command"],
+                    cwd=spec["cwd"],
+                    env=spec["env"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - single-threaded here
+                )
+            except OSError as exc:
+                out.write(f"[nrun] cannot start {spec['command'][0]}: {exc}\n".encode())
+                code, reason, state = 127, f"cannot start: {exc}", "FAILED"
+                break
+            while True:
+                try:
+                    returncode = child.wait()
+                    break
+                except InterruptedError:
+                    continue
+            code, reason = describe_exit(returncode)
+            if stopping or (job_dir / CANCEL).exists():
+                state, reason = "CANCELLED", "cancelled"
+                break
+            if returncode == 0:
+                state = "SUCCEEDED"
+                break
+            state = "FAILED"
+    write_json(
+        job_dir / RESULT,
+        {"state": state, "exit_code": code, "reason": reason, "finished": time.time()},
+    )
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(supervise(Path(sys.argv[1])))

@@ -1,0 +1,196 @@
+"""`LocalExecutor`: run a task in a subprocess on this machine, trackable from any process."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from nrun.exec._supervisor import (
+    CANCEL,
+    OUTPUT,
+    RESULT,
+    SPEC,
+    STATE,
+    process_alive,
+    read_json,
+    write_json,
+)
+from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
+from nrun.exec.packaging import extract
+
+__all__ = ["LocalExecutor"]
+
+_children: dict[int, subprocess.Popen[bytes]] = {}
+"""Supervisors this process started, reaped as their status is read."""
+
+
+def _reap() -> None:
+    for pid, proc in list(_children.items()):
+        if proc.poll() is not None:
+            del _children[pid]
+
+
+@dataclasses.dataclass(kw_only=True)
+class LocalExecutor(Executor):
+    """Run the task runner in a subprocess of this machine.
+
+    Each job gets a supervisor process leading its own session: the job's output goes to
+    `output.log` in the job dir (and to the terminal when tailing), its state to files there,
+    so `status`, `logs` and `cancel` work from any process; `cancel` stops the whole process
+    tree. With a `packager`, the job runs from an unpacked copy of the code in the job dir;
+    without, in place (`workdir`, default the directory it was launched from).
+    """
+
+    python: str = dataclasses.field(default_factory=lambda: sys.executable)
+    workdir: str | None = None
+    cancel_grace: float = 10.0
+    """Seconds between SIGTERM and SIGKILL when cancelling."""
+
+    name = "local"
+
+    # -- launching -----------------------------------------------------------------------------
+    def _job_dir(self) -> Path:
+        if not self.job_dir:
+            raise ExecutorError("LocalExecutor needs a job_dir (Experiment sets one per task)")
+        path = Path(self.job_dir).expanduser()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ExecutorError(f"job dir '{path}' cannot be written: {reason}") from None
+        return path.resolve()
+
+    def _workdir(self, job_dir: Path) -> Path:
+        if self.packager is not None:
+            source = Path(self.workdir or os.getcwd())
+            archive = self.packager.package(source, job_dir)
+            return extract(archive, job_dir / "code")
+        workdir = Path(self.workdir or os.getcwd()).expanduser()
+        if not workdir.is_dir():
+            raise ExecutorError(f"workdir '{workdir}' is not a directory")
+        return workdir.resolve()
+
+    def launch(self, job: Job) -> str:
+        """Start the job's supervisor; the job id is its pid."""
+        self.validate()
+        job_dir = self._job_dir()
+        for stale in (STATE, RESULT, CANCEL, OUTPUT):
+            (job_dir / stale).unlink(missing_ok=True)
+        workdir = self._workdir(job_dir)
+        env = dict(os.environ)
+        env.update(self.env_vars)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(workdir), env.get("PYTHONPATH", "")) if p
+        )
+        env["NRUN_JOB_DIR"] = str(job_dir)
+        spec = {
+            "command": self.task_command(str(Path(job.config).resolve())),
+            "cwd": str(workdir),
+            "env": env,
+            "retries": self.retries,
+        }
+        write_json(job_dir / SPEC, spec)
+        with open(job_dir / "supervisor.log", "ab") as errors:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "nrun.exec._supervisor", str(job_dir)],
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=errors,
+                stderr=errors,
+                start_new_session=True,
+            )
+        _children[proc.pid] = proc
+        return str(proc.pid)
+
+    # -- tracking ------------------------------------------------------------------------------
+    def _files(self, job_id: str) -> tuple[Path, int]:
+        try:
+            pid = int(job_id)
+        except ValueError:
+            raise UnknownJobError(f"'{job_id}' is not a local job id (a process id)") from None
+        job_dir = Path(self.job_dir).expanduser()
+        state = read_json(job_dir / STATE)
+        spec_exists = (job_dir / SPEC).exists()
+        if not spec_exists or (state is not None and state.get("pid") != pid):
+            raise UnknownJobError(f"no local job {job_id} in '{job_dir}'")
+        return job_dir, pid
+
+    def status(self, job_id: str) -> JobStatus:
+        """The job's state, from the files its supervisor keeps."""
+        _reap()
+        job_dir, pid = self._files(job_id)
+        result = read_json(job_dir / RESULT)
+        if result is not None:
+            return JobStatus(JobState(result["state"]), result.get("exit_code"), result["reason"])
+        state = read_json(job_dir / STATE)
+        started = state.get("start") if state else None
+        if process_alive(pid, started):
+            return JobStatus(JobState.RUNNING if state else JobState.PENDING)
+        if (job_dir / CANCEL).exists():
+            return JobStatus(JobState.CANCELLED, reason="cancelled")
+        result = read_json(job_dir / RESULT)  # it may have finished between the two reads
+        if result is not None:
+            return JobStatus(JobState(result["state"]), result.get("exit_code"), result["reason"])
+        return JobStatus(JobState.FAILED, reason="the job's supervisor died without a result")
+
+    def logs(self, job_id: str, follow: bool = False) -> Iterator[str]:
+        """Lines of `output.log`; with `follow`, new ones as they come until the job ends."""
+        job_dir, _ = self._files(job_id)
+        path = job_dir / OUTPUT
+        while follow and not path.exists() and not self.status(job_id).state.final:
+            time.sleep(0.05)
+        if not path.exists():
+            return
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            partial = ""
+            while True:
+                chunk = handle.readline()
+                if chunk:
+                    partial += chunk
+                    if partial.endswith("\n"):
+                        yield partial.rstrip("\n")
+                        partial = ""
+                    continue
+                if not follow or self.status(job_id).state.final:
+                    rest = handle.read()
+                    for line in (partial + rest).splitlines():
+                        yield line
+                    return
+                time.sleep(0.05)
+
+    def cancel(self, job_id: str) -> None:
+        """SIGTERM the job's process group, SIGKILL after `cancel_grace` seconds."""
+        job_dir, pid = self._files(job_id)
+        if self.status(job_id).state.final:
+            return
+        (job_dir / CANCEL).write_text(str(time.time()))
+        state = read_json(job_dir / STATE)
+        started = state.get("start") if state else None
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+        deadline = time.monotonic() + self.cancel_grace
+        while process_alive(pid, started) and time.monotonic() < deadline:
+            _reap()
+            time.sleep(0.05)
+        if process_alive(pid, started):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _reap()
+        if read_json(job_dir / RESULT) is None:
+            write_json(
+                job_dir / RESULT,
+                {"state": "CANCELLED", "exit_code": None, "reason": "cancelled", "finished": time.time()},
+            )

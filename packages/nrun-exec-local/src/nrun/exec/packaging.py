@@ -1,0 +1,142 @@
+"""Packagers: the user's code as a tarball in the job dir, so a job runs what was launched."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from nrun.exec.base import ExecutorError
+
+__all__ = ["GitArchivePackager", "Packager", "PackagingError", "PatternPackager", "extract"]
+
+ARCHIVE = "code.tar.gz"
+
+
+class PackagingError(ExecutorError):
+    """The code cannot be packaged (not a git repository, nothing matched, ...)."""
+
+
+@dataclasses.dataclass(kw_only=True)
+class Packager:
+    """Base of packagers: `package(source, job_dir)` writes `job_dir/code.tar.gz`."""
+
+    def package(self, source: Path, job_dir: Path) -> Path:
+        """Write the archive of `source` into `job_dir` and return its path."""
+        raise NotImplementedError
+
+
+def _atomic_archive(job_dir: Path, write: Callable[[Path], object]) -> Path:
+    target = job_dir / ARCHIVE
+    fd, tmp = tempfile.mkstemp(prefix=".code.", suffix=".tar.gz", dir=job_dir)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _git(source: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=source, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        raise PackagingError("GitArchivePackager needs git, which is not installed") from None
+    if done.returncode != 0:
+        first = (done.stderr.strip().splitlines() or ["git failed"])[0]
+        raise PackagingError(f"git {args[0]} failed in '{source}': {first}")
+    return done.stdout.strip()
+
+
+@dataclasses.dataclass(kw_only=True)
+class GitArchivePackager(Packager):
+    """The git repository around the source at `ref` (`git archive`).
+
+    With `include_uncommitted`, changes to tracked files that are not committed yet go in too
+    (through `git stash create`, which touches neither the work tree nor the stash list);
+    untracked files never do. `subpath` packages one folder of the repository as the root.
+    """
+
+    ref: str = "HEAD"
+    include_uncommitted: bool = False
+    subpath: str = ""
+
+    def package(self, source: Path, job_dir: Path) -> Path:
+        """Archive the repository into `job_dir/code.tar.gz`."""
+        inside = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if inside.returncode != 0 or inside.stdout.strip() != "true":
+            raise PackagingError(
+                f"GitArchivePackager: '{source}' is not inside a git repository; "
+                "use PatternPackager or no packager"
+            )
+        root = Path(_git(source, "rev-parse", "--show-toplevel"))
+        treeish = self.ref
+        if self.include_uncommitted:
+            treeish = _git(root, "stash", "create") or self.ref
+        _git(root, "rev-parse", "--verify", "--quiet", f"{treeish}^{{commit}}")
+        tree = f"{treeish}:{self.subpath.strip('/')}" if self.subpath.strip("/") else treeish
+        return _atomic_archive(
+            job_dir, lambda tmp: _git(root, "archive", "--format=tar.gz", "-o", str(tmp), tree)
+        )
+
+
+@dataclasses.dataclass(kw_only=True)
+class PatternPackager(Packager):
+    """The files under `relative_path` (of the source) that match any of the glob patterns."""
+
+    include_pattern: list[str] = dataclasses.field(default_factory=lambda: ["**/*.py"])
+    relative_path: str = "."
+
+    def package(self, source: Path, job_dir: Path) -> Path:
+        """Archive the matching files into `job_dir/code.tar.gz`."""
+        base = (source / self.relative_path).resolve()
+        if not base.is_dir():
+            raise PackagingError(f"PatternPackager: '{base}' is not a directory")
+        files: set[Path] = set()
+        for pattern in self.include_pattern:
+            if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+                raise PackagingError(f"PatternPackager: pattern {pattern!r} leaves '{base}'")
+            files.update(p for p in base.glob(pattern) if p.is_file())
+        if not files:
+            patterns = ", ".join(self.include_pattern)
+            raise PackagingError(f"PatternPackager: nothing under '{base}' matches {patterns}")
+
+        def write(tmp: Path) -> None:
+            with tarfile.open(tmp, "w:gz") as archive:
+                for path in sorted(files):
+                    archive.add(path, arcname=str(path.relative_to(base)), recursive=False)
+
+        return _atomic_archive(job_dir, write)
+
+
+def extract(archive: Path, dest: Path) -> Path:
+    """Unpack a packaged archive into `dest`, refusing members that would land outside it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    root = dest.resolve()
+    with tarfile.open(archive, "r:*") as tar:
+        for member in tar.getmembers():
+            target = (root / member.name).resolve()
+            if not target.is_relative_to(root) or member.issym() or member.islnk():
+                if member.issym() or member.islnk():
+                    continue
+                raise PackagingError(f"refusing archive member {member.name!r}: outside {dest}")
+        members = [m for m in tar.getmembers() if not (m.issym() or m.islnk())]
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, members=members, filter="data")
+        else:  # Python before 3.10.12 / 3.11.4: the members were checked above
+            tar.extractall(dest, members=members)
+    return dest

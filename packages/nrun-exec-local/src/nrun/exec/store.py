@@ -1,0 +1,122 @@
+"""The experiment store: `$NRUN_HOME/experiments/<title>/<id>/`, one folder per task inside.
+
+Each experiment folder holds `experiment.json` and `tasks/<name>/` with the task's exported
+config (`task.yaml`), its executor's (`executor.yaml`), and `job.json`: the job id and the
+history of its states. Files are replaced atomically and `job.json` is updated under a lock,
+so several processes can follow one experiment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nrun.exec._supervisor import read_json, write_json
+from nrun.exec.base import ExecutorError, JobState, JobStatus
+
+__all__ = [
+    "ExperimentError",
+    "check_name",
+    "experiment_dir",
+    "experiments_root",
+    "new_experiment_id",
+    "nrun_home",
+    "read_json",
+    "record_status",
+    "task_record",
+    "write_json",
+]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+JOB = "job.json"
+
+
+class ExperimentError(ExecutorError):
+    """A user error about an experiment: a bad name, an unknown id or task, a second run."""
+
+
+def nrun_home() -> Path:
+    """`$NRUN_HOME`, or `~/.nrun`."""
+    return Path(os.environ.get("NRUN_HOME") or "~/.nrun").expanduser()
+
+
+def experiments_root() -> Path:
+    """Where experiments are recorded."""
+    return nrun_home() / "experiments"
+
+
+def check_name(kind: str, name: str) -> str:
+    """Return `name` if it is safe as a folder name, else raise `ExperimentError`."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
+        raise ExperimentError(
+            f"invalid {kind} {name!r}: use letters, digits, '.', '_' and '-' "
+            "(starting with a letter or digit; no '/' or '..')"
+        )
+    return name
+
+
+def new_experiment_id(title: str) -> str:
+    """A fresh id: the title, the time, and random hex so two ids never collide."""
+    return f"{title}_{time.strftime('%Y%m%d-%H%M%S')}_{secrets.token_hex(3)}"
+
+
+def experiment_dir(experiment_id: str) -> Path:
+    """The folder of the experiment `experiment_id`; `ExperimentError` if there is none."""
+    check_name("experiment id", experiment_id)
+    root = experiments_root()
+    title = experiment_id.rsplit("_", 2)[0]
+    path = root / title / experiment_id
+    if (path / "experiment.json").is_file():
+        return path
+    for candidate in root.glob(f"*/{experiment_id}"):
+        if (candidate / "experiment.json").is_file():
+            return candidate
+    raise ExperimentError(f"no experiment with id '{experiment_id}' under '{root}'")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path.with_name(".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def task_record(task_dir: Path) -> dict[str, Any]:
+    """The `job.json` of a task (its name, executor, job id, states)."""
+    record = read_json(task_dir / JOB)
+    if record is None:
+        raise ExperimentError(f"'{task_dir}' holds no task record")
+    return record
+
+
+def record_status(
+    task_dir: Path, status: JobStatus, *, job_id: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Record a task's status in its `job.json` (a new history entry when it changed)."""
+    with _locked(task_dir / JOB):
+        record = task_record(task_dir)
+        if job_id is not None:
+            record["job_id"] = job_id
+        record.update(extra)
+        states = record.setdefault("states", [])
+        last = states[-1]["state"] if states else None
+        if last is not None and JobState(last).final:
+            return record  # a final state is never overwritten (a cancel won a race)
+        if last != status.state.value:
+            states.append({"state": status.state.value, "time": time.time()})
+        if status.exit_code is not None:
+            record["exit_code"] = status.exit_code
+        if status.reason:
+            record["reason"] = status.reason
+        write_json(task_dir / JOB, record)
+        return record
