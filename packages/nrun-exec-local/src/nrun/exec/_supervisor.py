@@ -130,7 +130,7 @@ def supervise(job_dir: Path) -> int:
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - single-threaded here
+                    preexec_fn=_die_with_parent,  # the supervisor is single-threaded
                 )
             except OSError as exc:
                 out.write(f"[nrun] cannot start {spec['command'][0]}: {exc}\n".encode())

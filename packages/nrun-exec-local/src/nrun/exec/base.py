@@ -21,6 +21,7 @@ __all__ = [
     "JobState",
     "JobStatus",
     "UnknownJobError",
+    "shell_join",
 ]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -92,7 +93,7 @@ class Executor(abc.ABC):
     name: ClassVar[str] = ""
     """The name it is registered under in the `nrun.executors` entry points."""
     supports_dependencies: ClassVar[bool] = False
-    """Whether `launch` accepts jobs whose dependencies have not finished (the backend holds them)."""
+    """Whether `launch` takes jobs whose dependencies have not finished (the backend holds them)."""
 
     @abc.abstractmethod
     def launch(self, job: Job) -> str:

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 __all__ = ["DISTRIBUTIONS", "ExecutorNotInstalled", "executor_class", "executor_names"]
 
 GROUP = "nrun.executors"
-DISTRIBUTIONS = {"local": "nrun-exec-local", "docker": "nrun-exec-docker", "slurm": "nrun-exec-slurm"}
+DISTRIBUTIONS = {
+    "local": "nrun-exec-local",
+    "docker": "nrun-exec-docker",
+    "slurm": "nrun-exec-slurm",
+}
 """Which distribution provides each executor we know of, for the error that names the fix."""
 
 

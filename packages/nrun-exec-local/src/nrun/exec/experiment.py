@@ -213,7 +213,9 @@ class Experiment:
         )
         self._tasks[name] = _Task(name, task_dir, executor, list(dependencies))
         self._write_meta(
-            title=self.title, id=self.id, created=self._meta().get("created", time.time()),
+            title=self.title,
+            id=self.id,
+            created=self._meta().get("created", time.time()),
             tasks=self.tasks,
         )
         return name
@@ -240,9 +242,7 @@ class Experiment:
             raise ExperimentError(f"experiment '{self.id}' has already run")
         if max_concurrent is not None and max_concurrent < 1:
             raise ExperimentError(f"max_concurrent must be at least 1, got {max_concurrent}")
-        self._write_meta(
-            launched=time.time(), sequential=sequential, max_concurrent=max_concurrent
-        )
+        self._write_meta(launched=time.time(), sequential=sequential, max_concurrent=max_concurrent)
         if detach:
             log = open(self.dir / "orchestrator.log", "ab")  # noqa: SIM115 - handed to the child
             with log:
@@ -265,15 +265,25 @@ class Experiment:
         try:
             while True:
                 statuses = {name: task.refresh() for name, task in self._tasks.items()}
-                running = [n for n, s in statuses.items() if self._tasks[n].job_id and not s.state.final]
-                waiting = [n for n, s in statuses.items() if not self._tasks[n].job_id and not s.state.final]
+                running = [
+                    n for n, s in statuses.items() if self._tasks[n].job_id and not s.state.final
+                ]
+                waiting = [
+                    n
+                    for n, s in statuses.items()
+                    if not self._tasks[n].job_id and not s.state.final
+                ]
                 if not waiting and not running:
                     break
-                for position, name in enumerate(waiting):
+                for name in waiting:
                     task = self._tasks[name]
                     earlier = self.tasks[: self.tasks.index(name)] if sequential else []
                     blockers = [*task.dependencies, *earlier]
-                    failed = [d for d in blockers if statuses[d].state.final and statuses[d].state != JobState.SUCCEEDED]
+                    failed = [
+                        d
+                        for d in blockers
+                        if statuses[d].state.final and statuses[d].state != JobState.SUCCEEDED
+                    ]
                     if failed:
                         why = f"dependency '{failed[0]}' {statuses[failed[0]].state.value.lower()}"
                         record_status(task.dir, JobStatus(JobState.CANCELLED, reason=why))
@@ -329,9 +339,15 @@ class Experiment:
         if launched and not self._orchestrator_alive() and self._meta().get("orchestrator"):
             for name, status in statuses.items():
                 task = self._tasks[name]
-                if task.job_id is None and not status.state.final and not self._meta().get("finished"):
+                if (
+                    task.job_id is None
+                    and not status.state.final
+                    and not self._meta().get("finished")
+                ):
                     # the background launcher died before launching it: nothing ever will
-                    record_status(task.dir, JobStatus(JobState.CANCELLED, reason="launcher stopped"))
+                    record_status(
+                        task.dir, JobStatus(JobState.CANCELLED, reason="launcher stopped")
+                    )
                     statuses[name] = task.recorded()
         return statuses
 
@@ -390,7 +406,16 @@ class Experiment:
 
         statuses = self.statuses()
         table = Table(title=f"Experiment {self.id}", title_justify="left")
-        for column in ("task", "state", "job id", "executor", "started", "duration", "exit", "reason"):
+        for column in (
+            "task",
+            "state",
+            "job id",
+            "executor",
+            "started",
+            "duration",
+            "exit",
+            "reason",
+        ):
             table.add_column(column, overflow="fold")
         colors = {"SUCCEEDED": "green", "FAILED": "red", "CANCELLED": "yellow", "RUNNING": "cyan"}
         for name, status in statuses.items():
@@ -430,9 +455,13 @@ class Experiment:
             try:
                 executor = build(load(task_dir / "executor.yaml"))
             except ConfigError as exc:
-                raise ExperimentError(f"task '{name}': cannot rebuild its executor: {exc}") from None
+                raise ExperimentError(
+                    f"task '{name}': cannot rebuild its executor: {exc}"
+                ) from None
             record = task_record(task_dir)
-            experiment._tasks[name] = _Task(name, task_dir, executor, record.get("dependencies", []))
+            experiment._tasks[name] = _Task(
+                name, task_dir, executor, record.get("dependencies", [])
+            )
         return experiment
 
     @classmethod

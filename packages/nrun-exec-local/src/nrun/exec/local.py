@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -161,9 +162,7 @@ class LocalExecutor(Executor):
                         partial = ""
                     continue
                 if not follow or self.status(job_id).state.final:
-                    rest = handle.read()
-                    for line in (partial + rest).splitlines():
-                        yield line
+                    yield from (partial + handle.read()).splitlines()
                     return
                 time.sleep(0.05)
 
@@ -175,22 +174,23 @@ class LocalExecutor(Executor):
         (job_dir / CANCEL).write_text(str(time.time()))
         state = read_json(job_dir / STATE)
         started = state.get("start") if state else None
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
         deadline = time.monotonic() + self.cancel_grace
         while process_alive(pid, started) and time.monotonic() < deadline:
             _reap()
             time.sleep(0.05)
         if process_alive(pid, started):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         _reap()
         if read_json(job_dir / RESULT) is None:
             write_json(
                 job_dir / RESULT,
-                {"state": "CANCELLED", "exit_code": None, "reason": "cancelled", "finished": time.time()},
+                {
+                    "state": "CANCELLED",
+                    "exit_code": None,
+                    "reason": "cancelled",
+                    "finished": time.time(),
+                },
             )

@@ -93,6 +93,7 @@ class ExecutorTestSuite:
         return executor.launch(Job(fn.__name__, config))
 
     def test_success(self, executor: Executor) -> None:
+        """A task that succeeds: SUCCEEDED, and its output in the logs."""
         job_id = self.launch(executor, echo, message="hello from the suite")
         status = wait_final(executor, job_id, self.timeout)
         assert status.state == JobState.SUCCEEDED, status
@@ -100,6 +101,7 @@ class ExecutorTestSuite:
         assert "hello from the suite" in list(executor.logs(job_id))
 
     def test_failure_reports_exit_code_and_log(self, executor: Executor) -> None:
+        """A task that fails: FAILED with its exit code, its message at the end of the log."""
         job_id = self.launch(executor, fail, code=3, message="it broke here")
         status = wait_final(executor, job_id, self.timeout)
         assert status.state == JobState.FAILED, status
@@ -107,12 +109,14 @@ class ExecutorTestSuite:
         assert "it broke here" in list(executor.logs(job_id))[-5:]
 
     def test_env_vars_reach_the_task(self, executor: Executor) -> None:
+        """`env_vars` reach the task unchanged, special characters included."""
         executor.env_vars = {"NRUN_SUITE_VAR": "a value; with $pecial 'chars'"}
         job_id = self.launch(executor, print_env, names=["NRUN_SUITE_VAR"])
         assert wait_final(executor, job_id, self.timeout).state == JobState.SUCCEEDED
         assert "NRUN_SUITE_VAR=a value; with $pecial 'chars'" in list(executor.logs(job_id))
 
     def test_cancel_stops_a_running_job(self, executor: Executor) -> None:
+        """Cancel stops a running job (CANCELLED), and again is harmless."""
         job_id = self.launch(executor, sleep, seconds=300.0)
         _wait_for_line(executor, job_id, "line 0", self.timeout)
         executor.cancel(job_id)
@@ -122,6 +126,7 @@ class ExecutorTestSuite:
         assert executor.status(job_id).state == JobState.CANCELLED
 
     def test_logs_follow_until_the_end(self, executor: Executor) -> None:
+        """Following the logs yields every line as it comes and stops at the end."""
         job_id = self.launch(executor, sleep, seconds=1.0, lines=5)
         lines = list(executor.logs(job_id, follow=True))
         assert [line for line in lines if line.startswith("line ")] == [
@@ -131,6 +136,7 @@ class ExecutorTestSuite:
         assert executor.status(job_id).state == JobState.SUCCEEDED
 
     def test_status_from_a_new_process(self, executor: Executor, tmp_path: Path) -> None:
+        """Another process rebuilds the executor from its config and reads the status."""
         from nrun.config import dump, to_buildable
 
         job_id = self.launch(executor, sleep, seconds=2.0)
@@ -151,6 +157,7 @@ class ExecutorTestSuite:
         assert ask() == "SUCCEEDED"
 
     def test_unknown_job_id_is_a_clear_error(self, executor: Executor) -> None:
+        """An unknown job id is one clear line."""
         with pytest.raises(ExecutorError) as info:
             executor.status("999999999")
         assert "\n" not in str(info.value)
