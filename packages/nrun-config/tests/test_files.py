@@ -525,4 +525,4 @@ def test_yaml_scalars_read_as_omegaconf_reads_them(tmp_path: Path) -> None:
     assert load(path).tag == "2024-01-01"
     data_path = tmp_path / "data.yaml"
     data_path.write_text("_target_: builtins.dict\nlr: 1e-3\nsteps: 1_000\n")
-    assert load(data_path).lr == 0.001
+    assert load(data_path) == {"lr": 0.001, "steps": 1000}

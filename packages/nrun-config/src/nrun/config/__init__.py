@@ -4,10 +4,16 @@
 `model=my_model(hidden=3)`, `data=@data.yaml`) change them with every value checked against its
 annotation; `dump`/`load` write and read them as YAML, TOML or JSON in one `_target_` format
 that Hydra can instantiate too.
+
+Importing the package is cheap: each name is imported on first use, so a process that only runs
+task files (`instantiate_file`) never imports fiddle.
 """
 
-from nrun.config._apply import FactoryLookup, apply_override, apply_overrides
-from nrun.config._buildable import Config, Partial, autoconvert, build, to_buildable
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from nrun.config._errors import (
     ConfigError,
     ConfigFileError,
@@ -17,24 +23,103 @@ from nrun.config._errors import (
     OverrideValueError,
     UnknownArgumentError,
 )
-from nrun.config._files import dump, dumps, load
-from nrun.config._grammar import (
-    Call,
-    DictNode,
-    FileRef,
-    ListNode,
-    Override,
-    Scalar,
-    Sweep,
-    Word,
-    parse_override,
-    parse_overrides,
-)
-from nrun.config._omegaconf import from_omegaconf, to_omegaconf
-from nrun.config._serialize import from_data, to_data
-from nrun.config._signature import from_signature, type_hints
-from nrun.config._sweeps import expand_sweeps, has_sweeps
-from nrun.config._types import coerce, type_name
+
+if TYPE_CHECKING:
+    from nrun.config._apply import (
+        FactoryLookup,
+        apply_override,
+        apply_overrides,
+    )
+    from nrun.config._buildable import (
+        Config,
+        Partial,
+        autoconvert,
+        build,
+        to_buildable,
+    )
+    from nrun.config._files import (
+        dump,
+        dumps,
+        load,
+    )
+    from nrun.config._grammar import (
+        Call,
+        DictNode,
+        FileRef,
+        ListNode,
+        Override,
+        Scalar,
+        Sweep,
+        Word,
+        parse_override,
+        parse_overrides,
+    )
+    from nrun.config._instantiate import (
+        instantiate,
+        instantiate_file,
+    )
+    from nrun.config._locate import (
+        locate,
+    )
+    from nrun.config._omegaconf import (
+        from_omegaconf,
+        to_omegaconf,
+    )
+    from nrun.config._serialize import (
+        from_data,
+        to_data,
+    )
+    from nrun.config._signature import (
+        from_signature,
+        type_hints,
+    )
+    from nrun.config._sweeps import (
+        expand_sweeps,
+        has_sweeps,
+    )
+    from nrun.config._text import read_file
+    from nrun.config._types import (
+        coerce,
+        type_name,
+    )
+
+_LAZY = {
+    "Call": "_grammar",
+    "Config": "_buildable",
+    "DictNode": "_grammar",
+    "FactoryLookup": "_apply",
+    "FileRef": "_grammar",
+    "ListNode": "_grammar",
+    "Override": "_grammar",
+    "Partial": "_buildable",
+    "Scalar": "_grammar",
+    "Sweep": "_grammar",
+    "Word": "_grammar",
+    "apply_override": "_apply",
+    "apply_overrides": "_apply",
+    "autoconvert": "_buildable",
+    "build": "_buildable",
+    "coerce": "_types",
+    "dump": "_files",
+    "dumps": "_files",
+    "expand_sweeps": "_sweeps",
+    "from_data": "_serialize",
+    "from_omegaconf": "_omegaconf",
+    "from_signature": "_signature",
+    "has_sweeps": "_sweeps",
+    "instantiate": "_instantiate",
+    "instantiate_file": "_instantiate",
+    "read_file": "_text",
+    "load": "_files",
+    "locate": "_locate",
+    "parse_override": "_grammar",
+    "parse_overrides": "_grammar",
+    "to_buildable": "_buildable",
+    "to_data": "_serialize",
+    "to_omegaconf": "_omegaconf",
+    "type_hints": "_signature",
+    "type_name": "_types",
+}
 
 __all__ = [
     "Call",
@@ -67,12 +152,29 @@ __all__ = [
     "from_omegaconf",
     "from_signature",
     "has_sweeps",
+    "instantiate",
+    "instantiate_file",
     "load",
+    "locate",
     "parse_override",
     "parse_overrides",
+    "read_file",
     "to_buildable",
     "to_data",
     "to_omegaconf",
     "type_hints",
     "type_name",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nrun.config' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"nrun.config.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

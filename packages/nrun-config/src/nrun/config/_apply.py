@@ -22,7 +22,7 @@ from nrun.config._errors import (
     UnknownArgumentError,
     did_you_mean,
 )
-from nrun.config._files import decode_file, load_data
+from nrun.config._files import decode_file
 from nrun.config._grammar import (
     Call,
     DictNode,
@@ -35,8 +35,10 @@ from nrun.config._grammar import (
     Word,
     parse_override,
 )
-from nrun.config._serialize import check_name, from_data, locate
+from nrun.config._locate import locate
+from nrun.config._serialize import check_name, from_data
 from nrun.config._signature import MISSING, child_default, from_signature, parameters, type_hints
+from nrun.config._text import load_data
 from nrun.config._types import (
     _given,
     coerce,

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, cast
 
 from nrun.config._errors import ConfigError
 from nrun.config._serialize import from_data, to_data
+from nrun.config._text import escape_interpolations
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-__all__ = ["escape_interpolations", "from_omegaconf", "to_omegaconf"]
-
-_INTERPOLATION = re.compile(r"(\\*)\$\{")
-
-
-def escape_interpolations(data: Any) -> Any:
-    r"""`data` with each `${` in a string escaped, so OmegaConf reads the text back unchanged.
-
-    A config's strings are values, not interpolations: `"${x}"` is written `"\${x}"` (and a
-    backslash before it doubled), which OmegaConf and `hydra.utils.instantiate` read as `"${x}"`.
-    """
-    if isinstance(data, str):
-        if "${" not in data:
-            return data
-        return _INTERPOLATION.sub(lambda m: m.group(1) * 2 + "\\${", data)
-    if isinstance(data, dict):
-        return {k: escape_interpolations(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [escape_interpolations(v) for v in data]
-    return data
+__all__ = ["from_omegaconf", "to_omegaconf"]
 
 
 def to_omegaconf(config: Any) -> DictConfig:

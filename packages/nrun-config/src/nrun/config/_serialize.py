@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import copy
 import enum
-import functools
-import importlib
 import pathlib
 import typing
 from collections.abc import Callable, Mapping
@@ -24,6 +22,7 @@ import fiddle as fdl
 from nrun.config._buildable import Config, Partial, to_buildable
 from nrun.config._errors import ConfigError, ConfigTypeError, UnknownArgumentError, did_you_mean
 from nrun.config._grammar import Scalar
+from nrun.config._locate import locate
 from nrun.config._signature import accepts_kwargs, from_signature, parameters, type_hints
 from nrun.config._types import (
     coerce,
@@ -42,34 +41,6 @@ _VALUE_TYPES = (enum.Enum, pathlib.PurePath, tuple, set, frozenset)
 
 Leaf = Callable[[Any, Any, str, Any], Any]
 """Resolves a leaf that is not plain data (a parsed override value): (leaf, type, path, current)."""
-
-
-@functools.lru_cache(maxsize=4096)
-def locate(dotted: str) -> Any:
-    """Import `pkg.module.Name` (or `pkg.module.Outer.Inner`) and return the object."""
-    parts = dotted.split(".")
-    if not all(p.isidentifier() for p in parts):
-        raise ConfigError(f"'{dotted}' is not a dotted import path")
-    error: Exception | None = None
-    for i in range(len(parts), 0, -1):
-        module_name = ".".join(parts[:i])
-        try:
-            obj: Any = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and not module_name.startswith(exc.name):
-                raise ConfigError(f"cannot import '{dotted}': {exc}") from None
-            error = error or exc
-            continue
-        except Exception as exc:
-            raise ConfigError(f"cannot import '{dotted}': {type(exc).__name__}: {exc}") from None
-        for j, attr in enumerate(parts[i:], start=i):
-            if not hasattr(obj, attr):
-                owner = ".".join(parts[:j])
-                hint = did_you_mean(attr, [n for n in dir(obj) if not n.startswith("_")])
-                raise ConfigError(f"cannot import '{dotted}': '{owner}' has no '{attr}'.{hint}")
-            obj = getattr(obj, attr)
-        return obj
-    raise ConfigError(f"cannot import '{dotted}': {error}")
 
 
 @per_callable
@@ -268,6 +239,9 @@ class _Decoder:
         decoded = [self.decode(a, Any, _join(_join(path, "_args_"), i)) for i, a in enumerate(args)]
         if _is_value_type(fn):
             named = [k for k in data if k not in _RESERVED]
+            if fn is dict:
+                values = {k: self.decode(data[k], Any, _join(path, k)) for k in named}
+                return coerce(dict(*decoded, **values), tp, path, from_mapping=self.configure)
             if named:
                 where = _join(path, named[0])
                 raise UnknownArgumentError(
@@ -293,12 +267,12 @@ class _Decoder:
 
 
 def _is_value_type(fn: Any) -> bool:
-    """Whether a `_target_` names a value made on loading: an enum, a path, a tuple or a set.
+    """Whether a `_target_` names a value made on loading: an enum, a path, a container.
 
     Subclasses of tuple (a `NamedTuple`) are configured like any other class.
     """
     return isinstance(fn, type) and (
-        fn in (tuple, set, frozenset) or issubclass(fn, (enum.Enum, pathlib.PurePath))
+        fn in (tuple, set, frozenset, dict) or issubclass(fn, (enum.Enum, pathlib.PurePath))
     )
 
 

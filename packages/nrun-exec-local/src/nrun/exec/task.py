@@ -1,7 +1,8 @@
 """The task runner: `python -m nrun.exec.task <config file>` builds the task and calls it.
 
 This is what every executor runs where the job lands. The config file is a task exported by
-`nrun.config` (the `_target_` format); a `Partial` is built and called, a `Config` built. The
+`nrun.config` (the `_target_` format); a `Partial` is built and called, a `Config` built. It is
+built with `nrun.config.instantiate`, which does not import fiddle, so a job starts fast. The
 exit code is 0 on success, 1 when the task raises (its traceback goes to the log), 2 when the
 config file cannot be loaded, and the task's own code when it calls `sys.exit`.
 """
@@ -10,30 +11,49 @@ from __future__ import annotations
 
 import sys
 import traceback
+from typing import Any
 
-__all__ = ["load_task", "main", "run_config", "run_file"]
+__all__ = ["load_task", "main", "run_data", "run_file"]
+
+
+def load_task(path: str) -> dict[str, Any]:
+    """The data of the task file, every `_target_` imported; `ConfigError` if it can't be."""
+    from nrun.config import ConfigFileError, read_file
+
+    data = read_file(path)
+    if not isinstance(data, dict) or "_target_" not in data:
+        raise ConfigFileError("a task file is a mapping with a _target_ at the top", file=path)
+    _import_targets(data, path)
+    return data
+
+
+def _import_targets(data: Any, path: str) -> None:
+    from nrun.config import ConfigError, ConfigFileError, locate
+
+    if isinstance(data, list):
+        for item in data:
+            _import_targets(item, path)
+    elif isinstance(data, dict):
+        if isinstance(data.get("_target_"), str):
+            try:
+                locate(data["_target_"])
+            except ConfigError as exc:
+                raise ConfigFileError(exc.detail, file=path) from None
+        for value in data.values():
+            _import_targets(value, path)
+
+
+def run_data(data: dict[str, Any]) -> object:
+    """Build the task; call it when it is a partial (`_partial_: true`); return the result."""
+    from nrun.config import instantiate
+
+    built = instantiate(data)
+    return built() if data.get("_partial_") is True else built
 
 
 def run_file(path: str) -> object:
-    """Load the task config in `path`, build it and call it; return what it returns."""
-    return run_config(load_task(path))
-
-
-def load_task(path: str) -> object:
-    """The task config in `path` (a `ConfigError` if it cannot be loaded)."""
-    from nrun.config import load
-
-    return load(path)
-
-
-def run_config(config: object) -> object:
-    """Build `config`; call it if it is a `Partial`."""
-    import fiddle as fdl
-
-    from nrun.config import build
-
-    built = build(config)
-    return built() if isinstance(config, fdl.Partial) else built
+    """Load, build and call the task in `path`; return what it returns."""
+    return run_data(load_task(path))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     from nrun.config import ConfigError
 
     try:
-        config = load_task(args[0])
+        data = load_task(args[0])
     except ConfigError as exc:
         print(f"nrun.exec.task: {exc}", file=sys.stderr)
         return 2
     try:
-        run_config(config)
+        run_data(data)
     except KeyboardInterrupt:
         return 130
     except Exception:
