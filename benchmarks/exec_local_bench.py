@@ -215,7 +215,7 @@ def bench_experiment(tasks: int, concurrent: int) -> dict[str, float]:
 def main() -> None:
     """Run every benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=10, help="one-task launches to take the median of")
+    parser.add_argument("--runs", type=int, default=10, help="launches to take the median of")
     parser.add_argument("--tasks", type=int, default=200, help="tasks in the big experiment")
     parser.add_argument("--concurrent", type=int, default=2, help="max_concurrent of the big one")
     parser.add_argument(
@@ -231,12 +231,12 @@ def main() -> None:
         config = dump(Partial(bench_tasks.stamp), Path(tmp) / "stamp.yaml")
 
         print(
-            f"python {sys.version.split()[0]} on {os.cpu_count()} cores; "
-            f"median of {args.runs} runs"
+            f"python {sys.version.split()[0]} on {os.cpu_count()} cores; median of {args.runs} runs"
         )
         print(f"\n{'floor (fresh process)':<44}{'ms':>10}")
         floors = [
             ("python -c pass", [sys.executable, "-c", "pass"], process_seconds),
+            ("python -c 'import fiddle'", [sys.executable, "-c", "import fiddle"], process_seconds),
             (
                 "python -c 'import nrun.config'",
                 [sys.executable, "-c", "import nrun.config"],
@@ -274,7 +274,10 @@ def main() -> None:
         n = args.tasks
         print(f"\n{n} trivial tasks, max_concurrent={args.concurrent}")
         rows = [
-            ("add() them all", f"{many['add'] * 1000:.0f} ms ({many['add'] / n * 1000:.1f} ms each)"),
+            (
+                "add() them all",
+                f"{many['add'] * 1000:.0f} ms ({many['add'] / n * 1000:.1f} ms a task)",
+            ),
             ("run() wall", f"{many['wall']:.1f} s ({n / many['wall']:.2f} tasks/s)"),
             ("succeeded", f"{many['succeeded']:.0f} of {n}"),
             (

@@ -526,3 +526,33 @@ def test_yaml_scalars_read_as_omegaconf_reads_them(tmp_path: Path) -> None:
     data_path = tmp_path / "data.yaml"
     data_path.write_text("_target_: builtins.dict\nlr: 1e-3\nsteps: 1_000\n")
     assert load(data_path) == {"lr": 0.001, "steps": 1000}
+
+
+def test_functions_of_the_running_script_are_written_by_the_script_name(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "my_train.py"
+    script.write_text(
+        "import dataclasses, sys\n"
+        "from nrun.config import Partial, dump\n"
+        "@dataclasses.dataclass\n"
+        "class Model:\n"
+        "    size: int = 1\n"
+        "def train(model: Model, epochs: int = 1):\n"
+        "    return model.size * epochs\n"
+        "if __name__ == '__main__':\n"
+        "    dump(Partial(train, model=Model(3), epochs=2), sys.argv[1])\n"
+    )
+    out = tmp_path / "task.yaml"
+    subprocess.run([sys.executable, str(script), str(out)], check=True, cwd=tmp_path)
+    assert out.read_text().startswith("_target_: my_train.train\n")
+    check = "import sys; from nrun.config import build, load; print(build(load(sys.argv[1]))())"
+    done = subprocess.run(
+        [sys.executable, "-c", check, str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.stdout.strip() == "6"

@@ -22,11 +22,11 @@ from nrun.exec.local import LocalExecutor  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def nrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test records its experiments under its own `$NRUN_HOME`, never `~/.nrun`."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("NRUN_HOME", str(home))
-    return home
+    path = tmp_path / "home"
+    monkeypatch.setenv("NRUN_HOME", str(path))
+    return path
 
 
 @pytest.fixture

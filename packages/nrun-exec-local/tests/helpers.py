@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,3 +55,27 @@ def alive(pid: int) -> bool:
 def wait_dead(pid: int, timeout: float = 20.0) -> None:
     """Wait until process `pid` is gone."""
     until(lambda: not alive(pid), timeout, what=f"process {pid} to end")
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` with an identity of its own; return its output."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=nrun tests", "-c", "user.email=tests@nrun.invalid", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def make_repo(root: Path, files: dict[str, str]) -> Path:
+    """A git repository at `root` holding `files` in one commit."""
+    root.mkdir(parents=True)
+    git(root, "init", "-q")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "first")
+    return root

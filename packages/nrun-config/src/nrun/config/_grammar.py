@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nrun.config._errors import OverrideSyntaxError
+from nrun.config._text import format_path
 
 __all__ = [
     "OPERATORS",
@@ -92,19 +93,6 @@ class Sweep:
 
 Node = Scalar | Word | ListNode | DictNode | FileRef | Call | Sweep
 Key = str | int
-
-
-def format_path(path: tuple[Key, ...]) -> str:
-    """`("a", "b", 0, "c")` → `a.b[0].c`."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{part!r}]"
-    return out
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import enum
 import pathlib
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -56,6 +57,8 @@ def target_name(fn: Any) -> str:
         raise ConfigError(
             f"{fn!r} cannot be exported: only module-level functions and classes can be a _target_"
         )
+    if module == "__main__":
+        return _main_target(fn, qualname)
     name = f"{module}.{qualname}"
     try:
         found = locate(name)
@@ -64,6 +67,33 @@ def target_name(fn: Any) -> str:
     if found is not fn and getattr(found, "__wrapped__", None) is not fn:
         raise ConfigError(f"{fn!r} cannot be exported: '{name}' does not import it back")
     return name
+
+
+def _main_target(fn: Any, qualname: str) -> str:
+    """The import path of something defined in the script being run (`python train.py`).
+
+    `__main__` means nothing to another process; the script is importable there by its own
+    name (`train`), with its folder on the path, so that is what is written.
+    """
+    main = sys.modules["__main__"]
+    found: Any = main
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is not fn and getattr(found, "__wrapped__", None) is not fn:
+        raise ConfigError(f"{fn!r} cannot be exported: '__main__.{qualname}' is something else")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name not in ("__main__", None):
+        return f"{spec.name.removesuffix('.__main__')}.{qualname}"
+    file = getattr(main, "__file__", None)
+    if not file:
+        return f"__main__.{qualname}"  # an interactive session: loadable in this process only
+    stem = pathlib.Path(file).stem
+    if not stem.isidentifier():
+        raise ConfigError(
+            f"{qualname} cannot be exported: the script '{pathlib.Path(file).name}' is not "
+            "importable by its name; rename it, or move the function into a module"
+        )
+    return f"{stem}.{qualname}"
 
 
 def _join(path: str, key: Any) -> str:

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from nrun.config._errors import ConfigError, ConfigFileError
-from nrun.config._grammar import format_path
 
 __all__ = [
     "FORMATS",
     "OMEGACONF_FLOAT",
     "escape_interpolations",
     "file_format",
+    "format_path",
     "load_data",
     "loads",
     "read_file",
@@ -31,6 +31,19 @@ __all__ = [
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 _Lines = dict[str, int]
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    """`("a", "b", 0, "c")` → `a.b[0].c`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
 
 
 def file_format(path: str | os.PathLike[str]) -> str:

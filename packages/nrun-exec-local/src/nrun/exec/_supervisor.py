@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "CANCEL",
+    "Background",
     "OUTPUT",
     "RESULT",
     "SPEC",
@@ -38,6 +39,17 @@ RESULT = "result.json"
 OUTPUT = "output.log"
 CANCEL = "cancel"
 _PR_SET_PDEATHSIG = 1
+
+
+class Background(subprocess.Popen[bytes]):
+    """A child meant to outlive this process (a supervisor, a detached launcher).
+
+    Whoever starts one keeps it and polls it, so it is reaped when it ends; if this process
+    exits first, that is the point: no "subprocess is still running" ResourceWarning.
+    """
+
+    def __del__(self) -> None:
+        pass
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -117,9 +129,13 @@ def supervise(job_dir: Path) -> int:
         {"state": "RUNNING", "pid": me, "start": start_time(me), "started": time.time()},
     )
     attempts = int(spec.get("retries", 0)) + 1
-    code, reason, state = 1, "", "FAILED"
+    code: int | None = 1
+    reason, state = "", "FAILED"
     with open(job_dir / OUTPUT, "ab", buffering=0) as out:
         for attempt in range(1, attempts + 1):
+            if stopping or (job_dir / CANCEL).exists():  # cancelled before this attempt began
+                code, reason, state = None, "cancelled", "CANCELLED"
+                break
             if attempt > 1:
                 out.write(f"[nrun] attempt {attempt} of {attempts}\n".encode())
             try:
@@ -136,6 +152,8 @@ def supervise(job_dir: Path) -> int:
                 out.write(f"[nrun] cannot start {spec['command'][0]}: {exc}\n".encode())
                 code, reason, state = 127, f"cannot start: {exc}", "FAILED"
                 break
+            if stopping:  # the signal came while the task was starting: it may have missed it
+                child.terminate()
             while True:
                 try:
                     returncode = child.wait()
@@ -154,7 +172,7 @@ def supervise(job_dir: Path) -> int:
         job_dir / RESULT,
         {"state": state, "exit_code": code, "reason": reason, "finished": time.time()},
     )
-    return code
+    return 1 if code is None else code
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from nrun.exec._supervisor import process_alive, start_time
+from nrun.exec._supervisor import Background, process_alive, start_time
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus
 from nrun.exec.plugins import ExperimentPlugin
 from nrun.exec.store import (
@@ -42,6 +42,8 @@ __all__ = ["Experiment", "ExperimentError"]
 
 META = "experiment.json"
 _POLL = 0.05
+_launchers: dict[int, Background] = {}
+"""Detached launchers this process started, reaped as they are polled."""
 
 
 def _did_you_mean(name: str, names: Sequence[str]) -> str:
@@ -246,13 +248,14 @@ class Experiment:
         if detach:
             log = open(self.dir / "orchestrator.log", "ab")  # noqa: SIM115 - handed to the child
             with log:
-                proc = subprocess.Popen(
+                proc = Background(
                     [sys.executable, "-m", "nrun.exec.experiment", str(self.dir)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
                     start_new_session=True,
                 )
+            _launchers[proc.pid] = proc
             self._write_meta(orchestrator={"pid": proc.pid, "start": start_time(proc.pid)})
             return
         self._orchestrate(tail_logs=tail_logs)
@@ -327,6 +330,9 @@ class Experiment:
         return self._tasks[name]
 
     def _orchestrator_alive(self) -> bool:
+        for pid, proc in list(_launchers.items()):
+            if proc.poll() is not None:
+                del _launchers[pid]
         orchestrator = self._meta().get("orchestrator")
         if not orchestrator or self._meta().get("finished"):
             return False

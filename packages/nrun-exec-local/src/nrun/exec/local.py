@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nrun.exec._supervisor import (
     CANCEL,
+    Background,
     OUTPUT,
     RESULT,
     SPEC,
@@ -27,7 +28,7 @@ from nrun.exec.packaging import extract
 
 __all__ = ["LocalExecutor"]
 
-_children: dict[int, subprocess.Popen[bytes]] = {}
+_children: dict[int, Background] = {}
 """Supervisors this process started, reaped as their status is read."""
 
 
@@ -101,7 +102,7 @@ class LocalExecutor(Executor):
         }
         write_json(job_dir / SPEC, spec)
         with open(job_dir / "supervisor.log", "ab") as errors:
-            proc = subprocess.Popen(
+            proc = Background(
                 [sys.executable, "-m", "nrun.exec._supervisor", str(job_dir)],
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,

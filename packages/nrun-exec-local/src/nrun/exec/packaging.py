@@ -56,6 +56,14 @@ def _git(source: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+def _kind(root: Path, obj: str) -> str:
+    """The type of a git object (`tree`, `blob`, ...), or "" when there is none."""
+    try:
+        return _git(root, "cat-file", "-t", obj)
+    except PackagingError:
+        return ""
+
+
 @dataclasses.dataclass(kw_only=True)
 class GitArchivePackager(Packager):
     """The git repository around the source at `ref` (`git archive`).
@@ -87,8 +95,20 @@ class GitArchivePackager(Packager):
         treeish = self.ref
         if self.include_uncommitted:
             treeish = _git(root, "stash", "create") or self.ref
-        _git(root, "rev-parse", "--verify", "--quiet", f"{treeish}^{{commit}}")
-        tree = f"{treeish}:{self.subpath.strip('/')}" if self.subpath.strip("/") else treeish
+        subpath = self.subpath.strip("/")
+        tree = f"{treeish}:{subpath}" if subpath else treeish
+        # name what is wrong ourselves: `rev-parse --quiet` and `archive` would not
+        try:
+            _git(root, "rev-parse", "--verify", "--quiet", f"{treeish}^{{commit}}")
+        except PackagingError:
+            raise PackagingError(
+                f"GitArchivePackager: ref {self.ref!r} is not a commit in '{root}'"
+            ) from None
+        if subpath and _kind(root, tree) != "tree":
+            raise PackagingError(
+                f"GitArchivePackager: subpath {self.subpath!r} is not a folder at {self.ref} "
+                f"in '{root}'"
+            )
         return _atomic_archive(
             job_dir, lambda tmp: _git(root, "archive", "--format=tar.gz", "-o", str(tmp), tree)
         )
