@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
+from helpers import TESTS  # noqa: E402
 from nrun.exec.local import LocalExecutor  # noqa: E402
 
 

@@ -14,6 +14,8 @@ import pytest
 from nrun.exec._supervisor import process_alive
 
 T = TypeVar("T")
+TESTS = Path(__file__).resolve().parent
+"""This folder: the tasks' `workdir`, so that `import jobs` works in their subprocesses."""
 
 
 def until(check: Callable[[], T], timeout: float = 20.0, what: str = "the condition") -> T:
@@ -30,9 +32,7 @@ def until(check: Callable[[], T], timeout: float = 20.0, what: str = "the condit
 
 def wait_file(path: Path, timeout: float = 20.0) -> str:
     """The text of `path` once it exists and is not empty."""
-    return until(
-        lambda: path.read_text() if path.exists() else "", timeout, what=f"file {path}"
-    )
+    return until(lambda: path.read_text() if path.exists() else "", timeout, what=f"file {path}")
 
 
 def read_json_file(path: Path, timeout: float = 20.0) -> Any:

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from nrun.exec.packaging import PatternPackager
+
 
 def echo(message: str = "hello") -> None:
     """Print `message`."""
@@ -108,9 +110,16 @@ def ignore_sigterm(pidfile: str, timeout: float = 30.0) -> None:
     block(pidfile, timeout=timeout)
 
 
-def spawn_grandchild(pidfile: str, timeout: float = 30.0) -> None:
-    """Start a `sleep` grandchild, write both pids as JSON to `pidfile`, wait for it."""
-    child = subprocess.Popen(["sleep", str(timeout)])
+def spawn_grandchild(pidfile: str, timeout: float = 30.0, stubborn: bool = False) -> None:
+    """Start a sleeping grandchild (one that ignores SIGTERM if `stubborn`), wait for it.
+
+    Both pids go to `pidfile` as JSON.
+    """
+    ignore = "signal.signal(signal.SIGTERM, signal.SIG_IGN); " if stubborn else ""
+    code = f"import signal, time; {ignore}print('grandchild up', flush=True); time.sleep({timeout})"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    child.stdout.readline()  # its handler is in place
     Path(pidfile).write_text(json.dumps({"task": os.getpid(), "grandchild": child.pid}))
     print("spawned", flush=True)
     child.wait()
@@ -126,6 +135,12 @@ def flaky(counter: str, failures: int = 1) -> None:
         print("flaky failure", flush=True)
         sys.exit(1)
     print("flaky success", flush=True)
+
+
+def imported(names: list[str]) -> None:
+    """Print, for each module name, whether this process has imported it."""
+    for name in names:
+        print(f"{name}: {name in sys.modules}", flush=True)
 
 
 def lines(count: int = 5, delay: float = 0.1) -> None:
@@ -166,3 +181,19 @@ def allreduce(out_dir: str) -> None:
         print(f"rank {rank}: sum {tensor.item()}", flush=True)
     finally:
         dist.destroy_process_group()
+
+
+@dataclasses.dataclass(kw_only=True)
+class GatedPackager(PatternPackager):
+    """A PatternPackager that packages only once the file `gate` exists.
+
+    It creates `<gate>.waiting` first, so a test knows a launch is under way.
+    """
+
+    gate: str
+
+    def package(self, source: Path, job_dir: Path) -> Path:
+        """Wait for the gate, then package like a PatternPackager."""
+        Path(self.gate + ".waiting").touch()
+        _wait_for(Path(self.gate), 30)
+        return super().package(source, job_dir)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nrun.config import Config, build, dump, load, to_buildable
+from nrun.exec import executors
 from nrun.exec._supervisor import (
     describe_exit,
     process_alive,
@@ -21,7 +22,6 @@ from nrun.exec._supervisor import (
     write_json,
 )
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, shell_join
-from nrun.exec import executors
 from nrun.exec.executors import (
     DISTRIBUTIONS,
     ExecutorNotInstalled,

@@ -16,11 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jobs
 import pytest
-from conftest import TESTS
-from helpers import alive, make_repo, read_json_file, until, wait_dead, wait_file
 
+import jobs
+from helpers import TESTS, alive, make_repo, read_json_file, until, wait_dead, wait_file
 from nrun.config import Partial, dump
 from nrun.exec import local as local_module
 from nrun.exec._supervisor import read_json
@@ -203,6 +202,19 @@ def test_cancel_kills_the_whole_process_tree(executor: LocalExecutor, tmp_path: 
     assert result is not None and result["state"] == "CANCELLED"
 
 
+def test_cancel_kills_a_grandchild_that_ignores_sigterm(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    executor.cancel_grace = 0.5
+    pidfile = tmp_path / "pids"
+    job_id = launch(executor, jobs.spawn_grandchild, pidfile=str(pidfile), stubborn=True)
+    pids = read_json_file(pidfile)
+    executor.cancel(job_id)
+    assert executor.status(job_id).state == JobState.CANCELLED
+    wait_dead(pids["task"], timeout=5)
+    wait_dead(pids["grandchild"], timeout=5)
+
+
 def test_cancel_escalates_to_sigkill_after_the_grace(
     executor: LocalExecutor, tmp_path: Path
 ) -> None:
@@ -314,6 +326,21 @@ def test_unknown_job_id(executor: LocalExecutor, job_id: str, method: str) -> No
         if method == "logs":
             list(result)
     assert repr(job_id) in one_line(info.value) or f"job {job_id} " in str(info.value)
+
+
+def test_only_the_launched_id_is_the_jobs_even_before_it_starts(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    job_id = launch(executor, jobs.block, pidfile=str(tmp_path / "pid"))
+    # at once, before the supervisor has written anything: a wrong id must never be taken for
+    # this job (cancel would signal that process group)
+    for wrong in ("1", str(os.getpid())):
+        for method in (executor.status, executor.cancel):
+            with pytest.raises(UnknownJobError):
+                method(wrong)
+    assert executor.status(job_id).state in (JobState.PENDING, JobState.RUNNING)
+    executor.cancel(job_id)
+    assert executor.status(job_id).state == JobState.CANCELLED
 
 
 def test_unknown_job_id_beside_a_real_job(executor: LocalExecutor) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import subprocess
 import tarfile
 from pathlib import Path
 
-import helpers
 import pytest
-from helpers import git
 
+import helpers
+from helpers import git
 from nrun.exec.base import ExecutorError
 from nrun.exec.packaging import (
     ARCHIVE,
@@ -24,15 +23,14 @@ from nrun.exec.packaging import (
 def make_repo(root: Path) -> Path:
     """A git repository with `app/main.py`, `app/util.py`, `README.md`, one commit."""
     return helpers.make_repo(
-        root, {"app/main.py": "VERSION = 1\n", "app/util.py": "HELP = True\n", "README.md": "# repo\n"}
+        root,
+        {"app/main.py": "VERSION = 1\n", "app/util.py": "HELP = True\n", "README.md": "# repo\n"},
     )
 
 
 def unpack(archive: Path, dest: Path) -> dict[str, str]:
     extract(archive, dest)
-    return {
-        str(p.relative_to(dest)): p.read_text() for p in sorted(dest.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(dest)): p.read_text() for p in sorted(dest.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(autouse=True)

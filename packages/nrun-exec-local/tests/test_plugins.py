@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jobs
 import pytest
 
+import jobs
 from nrun.config import Partial, load
 from nrun.exec.base import Executor, ExecutorError
 from nrun.exec.experiment import Experiment
@@ -96,7 +96,11 @@ def test_plugins_of_one_task(local: Make, tmp_path: Path) -> None:
     plain = json.loads((tmp_path / "a").read_text())
     tagged = json.loads((tmp_path / "b").read_text())
     assert plain["message"] == ""
-    assert plain["env"] == {"NRUN_FROM_PLUGIN": None, "NRUN_SET_BY_USER": None, "NRUN_SHARED": "all"}
+    assert plain["env"] == {
+        "NRUN_FROM_PLUGIN": None,
+        "NRUN_SET_BY_USER": None,
+        "NRUN_SHARED": "all",
+    }
     assert tagged["message"] == "only me"
     assert tagged["env"]["NRUN_FROM_PLUGIN"] == "yes"
     assert tagged["env"]["NRUN_SHARED"] == "all"

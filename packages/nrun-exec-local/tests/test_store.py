@@ -115,6 +115,11 @@ def test_a_final_state_is_never_overwritten(tmp_path: Path) -> None:
     assert record["states"][-1]["state"] == "CANCELLED"
     assert record["reason"] == "cancelled"
     assert record.get("exit_code") is None
+    # a job launched as the cancel came is still recorded, so it can be found and stopped
+    record_status(task_dir, JobStatus(JobState.PENDING), job_id="77", launched=2.0)
+    record = task_record(task_dir)
+    assert [s["state"] for s in record["states"]] == ["PENDING", "CANCELLED"]
+    assert (record["job_id"], record["launched"]) == ("77", 2.0)
 
 
 def test_record_status_under_concurrent_writers(tmp_path: Path) -> None:

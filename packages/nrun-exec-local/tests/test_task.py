@@ -7,16 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jobs
 import pytest
-from conftest import TESTS
 
+import jobs
+from helpers import TESTS
 from nrun.config import Config, Partial, dump
 from nrun.exec.task import load_task, main, run_data, run_file
 
 
 def run(*args: str, cwd: Path = TESTS) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
     return subprocess.run(
         [sys.executable, "-m", "nrun.exec.task", *args],
         cwd=cwd,
@@ -29,7 +31,9 @@ def run(*args: str, cwd: Path = TESTS) -> subprocess.CompletedProcess[str]:
 
 
 def test_partial_is_built_and_called(tmp_path: Path) -> None:
-    config = dump(Partial(jobs.append, path=str(tmp_path / "out"), text="called"), tmp_path / "t.yaml")
+    config = dump(
+        Partial(jobs.append, path=str(tmp_path / "out"), text="called"), tmp_path / "t.yaml"
+    )
     done = run(str(config))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out").read_text() == "called\n"
@@ -39,7 +43,9 @@ def test_partial_is_built_and_called(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [".yaml", ".toml", ".json"])
 def test_config_is_built_not_called(tmp_path: Path, suffix: str) -> None:
-    config = dump(Config(jobs.Note, path=str(tmp_path / "note"), text=suffix), tmp_path / f"t{suffix}")
+    config = dump(
+        Config(jobs.Note, path=str(tmp_path / "note"), text=suffix), tmp_path / f"t{suffix}"
+    )
     done = run(str(config))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "note").read_text() == suffix
@@ -89,6 +95,14 @@ def test_bad_config_is_exit_2_one_line(tmp_path: Path, text: str, named: str) ->
     assert done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert named in done.stderr
+
+
+def test_the_runner_does_not_import_fiddle(tmp_path: Path) -> None:
+    """Jobs start fast: task files are built without fiddle (or OmegaConf)."""
+    config = dump(Partial(jobs.imported, names=["fiddle", "omegaconf"]), tmp_path / "t.yaml")
+    done = run(str(config))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "fiddle: False\nomegaconf: False\n"
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

@@ -9,9 +9,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import jobs
 import pytest
 
+import jobs
 from nrun.config import Partial
 from nrun.exec.base import JobState
 from nrun.exec.experiment import Experiment

@@ -21,11 +21,11 @@ from typing import Any
 
 __all__ = [
     "CANCEL",
-    "Background",
     "OUTPUT",
     "RESULT",
     "SPEC",
     "STATE",
+    "Background",
     "describe_exit",
     "process_alive",
     "read_json",

@@ -319,7 +319,11 @@ class Experiment:
         except ExecutorError as exc:
             record_status(task.dir, JobStatus(JobState.FAILED, reason=f"launch failed: {exc}"))
             return
-        record_status(task.dir, JobStatus(JobState.PENDING), job_id=job_id, launched=time.time())
+        record = record_status(
+            task.dir, JobStatus(JobState.PENDING), job_id=job_id, launched=time.time()
+        )
+        if JobState(record["states"][-1]["state"]).final:  # cancelled while it was launching
+            task.executor.cancel(job_id)
 
     # -- following -------------------------------------------------------------------------------
     def _task(self, name: str) -> _Task:

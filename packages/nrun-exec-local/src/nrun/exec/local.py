@@ -14,19 +14,23 @@ from pathlib import Path
 
 from nrun.exec._supervisor import (
     CANCEL,
-    Background,
     OUTPUT,
     RESULT,
     SPEC,
     STATE,
+    Background,
     process_alive,
     read_json,
+    start_time,
     write_json,
 )
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
 from nrun.exec.packaging import extract
 
 __all__ = ["LocalExecutor"]
+
+LAUNCHED = "launched.json"
+"""The supervisor's pid as the launcher saw it: only that id is this job's."""
 
 _children: dict[int, Background] = {}
 """Supervisors this process started, reaped as their status is read."""
@@ -85,7 +89,7 @@ class LocalExecutor(Executor):
         """Start the job's supervisor; the job id is its pid."""
         self.validate()
         job_dir = self._job_dir()
-        for stale in (STATE, RESULT, CANCEL, OUTPUT):
+        for stale in (LAUNCHED, STATE, RESULT, CANCEL, OUTPUT):
             (job_dir / stale).unlink(missing_ok=True)
         workdir = self._workdir(job_dir)
         env = dict(os.environ)
@@ -111,30 +115,30 @@ class LocalExecutor(Executor):
                 start_new_session=True,
             )
         _children[proc.pid] = proc
+        write_json(job_dir / LAUNCHED, {"pid": proc.pid, "start": start_time(proc.pid)})
         return str(proc.pid)
 
     # -- tracking ------------------------------------------------------------------------------
-    def _files(self, job_id: str) -> tuple[Path, int]:
+    def _files(self, job_id: str) -> tuple[Path, int, str | None]:
+        """The job dir, the supervisor's pid and its start time, if `job_id` is this job's."""
         try:
             pid = int(job_id)
         except ValueError:
             raise UnknownJobError(f"'{job_id}' is not a local job id (a process id)") from None
         job_dir = Path(self.job_dir).expanduser()
-        state = read_json(job_dir / STATE)
-        spec_exists = (job_dir / SPEC).exists()
-        if not spec_exists or (state is not None and state.get("pid") != pid):
+        launched = read_json(job_dir / LAUNCHED)
+        if launched is None or launched.get("pid") != pid:
             raise UnknownJobError(f"no local job {job_id} in '{job_dir}'")
-        return job_dir, pid
+        return job_dir, pid, launched.get("start")
 
     def status(self, job_id: str) -> JobStatus:
         """The job's state, from the files its supervisor keeps."""
         _reap()
-        job_dir, pid = self._files(job_id)
+        job_dir, pid, started = self._files(job_id)
         result = read_json(job_dir / RESULT)
         if result is not None:
             return JobStatus(JobState(result["state"]), result.get("exit_code"), result["reason"])
         state = read_json(job_dir / STATE)
-        started = state.get("start") if state else None
         if process_alive(pid, started):
             return JobStatus(JobState.RUNNING if state else JobState.PENDING)
         if (job_dir / CANCEL).exists():
@@ -146,7 +150,7 @@ class LocalExecutor(Executor):
 
     def logs(self, job_id: str, follow: bool = False) -> Iterator[str]:
         """Lines of `output.log`; with `follow`, new ones as they come until the job ends."""
-        job_dir, _ = self._files(job_id)
+        job_dir, _, _ = self._files(job_id)
         path = job_dir / OUTPUT
         while follow and not path.exists() and not self.status(job_id).state.final:
             time.sleep(0.05)
@@ -169,21 +173,19 @@ class LocalExecutor(Executor):
 
     def cancel(self, job_id: str) -> None:
         """SIGTERM the job's process group, SIGKILL after `cancel_grace` seconds."""
-        job_dir, pid = self._files(job_id)
+        job_dir, pid, started = self._files(job_id)
         if self.status(job_id).state.final:
             return
         (job_dir / CANCEL).write_text(str(time.time()))
-        state = read_json(job_dir / STATE)
-        started = state.get("start") if state else None
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + self.cancel_grace
         while process_alive(pid, started) and time.monotonic() < deadline:
             _reap()
             time.sleep(0.05)
-        if process_alive(pid, started):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+        # the group outlives its leader when something in it ignored SIGTERM: kill what is left
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
         _reap()
         if read_json(job_dir / RESULT) is None:
             write_json(

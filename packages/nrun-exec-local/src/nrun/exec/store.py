@@ -111,7 +111,10 @@ def record_status(
         states = record.setdefault("states", [])
         last = states[-1]["state"] if states else None
         if last is not None and JobState(last).final:
-            return record  # a final state is never overwritten (a cancel won a race)
+            # a final state is never overwritten (a cancel won a race); a new job id still counts
+            if job_id is not None or extra:
+                write_json(task_dir / JOB, record)
+            return record
         if last != status.state.value:
             states.append({"state": status.state.value, "time": time.time()})
         if status.exit_code is not None:
