@@ -672,3 +672,42 @@ def test_unknown_experiment_id() -> None:
     with pytest.raises(ExperimentError) as info:
         Experiment.from_title("ghost")
     assert "'ghost'" in one_line(info.value)
+
+
+def test_tasks_know_their_experiment_and_name(executor: LocalExecutor, tmp_path: Path) -> None:
+    out = tmp_path / "seen.json"
+    exp = Experiment("named", executor=executor)
+    names = ["NRUN_EXPERIMENT_ID", "NRUN_TASK_NAME"]
+    exp.add(Partial(jobs.report, path=str(out), names=names), name="look")
+    exp.run()
+    seen = json.loads(out.read_text())["env"]
+    assert seen == {"NRUN_EXPERIMENT_ID": exp.id, "NRUN_TASK_NAME": "look"}
+
+
+def test_missing_required_arguments_fail_at_add(executor: LocalExecutor) -> None:
+    exp = Experiment("incomplete", executor=executor)
+    with pytest.raises(ExperimentError) as info:
+        exp.add(Partial(jobs.report), name="nopath")
+    assert "missing required argument(s): path" in one_line(info.value)
+    assert exp.tasks == []
+
+
+def test_a_lambda_is_refused_for_what_it_is(executor: LocalExecutor) -> None:
+    exp = Experiment("lambdas", executor=executor)
+    with pytest.raises(ConfigError) as info:
+        exp.add(lambda: None)
+    assert "only module-level functions" in one_line(info.value)
+
+
+def test_a_job_whose_records_vanish_ends_failed(executor: LocalExecutor, tmp_path: Path) -> None:
+    exp = Experiment("vanishing", executor=executor)
+    exp.add(Partial(jobs.block, pidfile=str(tmp_path / "pid")), name="gone")
+    exp.run(detach=True)
+    wait_file(tmp_path / "pid")
+    job_dir = Path(Experiment.from_id(exp.id)._tasks["gone"].executor.job_dir)
+    (job_dir / "launched.json").unlink()
+    states_now = Experiment.from_id(exp.id).wait(timeout=TIMEOUT)
+    assert states_now == {"gone": JobState.FAILED}
+    assert "lost track of the job" in record(exp, "gone")["reason"]
+    (tmp_path / "pid.release").touch()
+    wait_dead(int(wait_file(tmp_path / "pid")))

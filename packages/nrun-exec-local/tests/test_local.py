@@ -484,3 +484,35 @@ def test_supervisor_exit_code_is_the_tasks(tmp_path: Path) -> None:
     result = read_json(tmp_path / "job" / "result.json")
     assert result is not None
     assert (result["state"], result["exit_code"]) == ("FAILED", 6)
+
+
+def test_the_launching_environment_is_inherited_not_written_down(
+    executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NRUN_TEST_SECRET_TOKEN", "s3cr3t-value")
+    executor.env_vars = {"NRUN_GIVEN": "given"}
+    out = tmp_path / "seen.json"
+    job_id = launch(executor, jobs.report, path=str(out), names=["NRUN_TEST_SECRET_TOKEN"])
+    assert wait_final(executor, job_id, 30).state == JobState.SUCCEEDED
+    assert json.loads(out.read_text())["env"] == {"NRUN_TEST_SECRET_TOKEN": "s3cr3t-value"}
+    spec = Path(executor.job_dir) / "supervisor.json"
+    assert "s3cr3t-value" not in spec.read_text()
+    assert json.loads(spec.read_text())["env"]["NRUN_GIVEN"] == "given"
+    assert spec.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"nodes": 2}, "nodes must be 1, got 2"),
+        ({"ntasks_per_node": 2}, "ntasks_per_node=2 needs launcher='torchrun'"),
+        ({"cancel_grace": -1.0}, "cancel_grace must be 0 or more"),
+    ],
+)
+def test_what_one_machine_cannot_do_is_refused(
+    local: Make, tmp_path: Path, fields: dict[str, Any], message: str
+) -> None:
+    executor = local(job_dir=str(tmp_path / "job"), **fields)
+    with pytest.raises(ExecutorError) as info:
+        launch(executor, jobs.echo)
+    assert message in one_line(info.value)

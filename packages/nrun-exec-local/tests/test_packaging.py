@@ -249,3 +249,10 @@ def test_extract_skips_links(tmp_path: Path) -> None:
     assert extract(archive, dest) == dest
     assert sorted(p.name for p in dest.iterdir()) == ["main.py"]
     assert (dest / "main.py").read_text() == "print(1)"
+
+
+def test_uncommitted_changes_cannot_be_put_on_another_ref(repo: Path, job_dir: Path) -> None:
+    with pytest.raises(PackagingError) as info:
+        GitArchivePackager(ref="HEAD~1", include_uncommitted=True).package(repo, job_dir)
+    assert "ref='HEAD~1'" in str(info.value)
+    assert "\n" not in str(info.value)

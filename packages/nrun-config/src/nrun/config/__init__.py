@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     )
     from nrun.config._signature import (
         from_signature,
+        missing_arguments,
         type_hints,
     )
     from nrun.config._sweeps import (
@@ -106,6 +107,7 @@ _LAZY = {
     "from_data": "_serialize",
     "from_omegaconf": "_omegaconf",
     "from_signature": "_signature",
+    "missing_arguments": "_signature",
     "has_sweeps": "_sweeps",
     "instantiate": "_instantiate",
     "instantiate_file": "_instantiate",
@@ -156,6 +158,7 @@ __all__ = [
     "instantiate_file",
     "load",
     "locate",
+    "missing_arguments",
     "parse_override",
     "parse_overrides",
     "read_file",

@@ -15,7 +15,15 @@ import fiddle as fdl
 from nrun.config._buildable import Config, Partial, to_buildable
 from nrun.config._types import is_dataclass_type, per_callable
 
-__all__ = ["MISSING", "accepts_kwargs", "default_of", "from_signature", "parameters", "type_hints"]
+__all__ = [
+    "MISSING",
+    "accepts_kwargs",
+    "default_of",
+    "from_signature",
+    "missing_arguments",
+    "parameters",
+    "type_hints",
+]
 
 MISSING: Any = inspect.Parameter.empty
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -138,3 +146,31 @@ def child_default(buildable: fdl.Buildable[Any], name: str) -> Any:
     if is_dataclass_type(hint):
         return from_signature(hint, partial=False)
     return MISSING
+
+
+def missing_arguments(buildable: fdl.Buildable[Any], path: str = "") -> list[str]:
+    """Paths of the required arguments nobody set, in `buildable` and the configs inside it.
+
+    Partials nested inside are skipped: what they lack can be given when they are called.
+    """
+    fn = buildable.__fn_or_cls__
+    missing = [
+        f"{path}.{name}" if path else name
+        for name, param in parameters(fn).items()
+        if param.default is inspect.Parameter.empty and name not in buildable.__arguments__
+    ]
+    for name, value in buildable.__arguments__.items():
+        missing += _missing_inside(value, f"{path}.{name}" if path else str(name))
+    return missing
+
+
+def _missing_inside(value: Any, path: str) -> list[str]:
+    if isinstance(value, fdl.Partial):
+        return []
+    if isinstance(value, fdl.Buildable):
+        return missing_arguments(value, path)
+    if isinstance(value, (list, tuple)):
+        return [m for i, item in enumerate(value) for m in _missing_inside(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        return [m for key, item in value.items() for m in _missing_inside(item, f"{path}.{key}")]
+    return []

@@ -55,7 +55,9 @@ class Background(subprocess.Popen[bytes]):
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write `data` to `path` atomically (a reader sees the old file or the new, never half)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(data, indent=1))
     os.replace(tmp, path)
 
 
@@ -142,7 +144,7 @@ def supervise(job_dir: Path) -> int:
                 child = subprocess.Popen(
                     spec["command"],
                     cwd=spec["cwd"],
-                    env=spec["env"],
+                    env={**os.environ, **spec["env"]},
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,

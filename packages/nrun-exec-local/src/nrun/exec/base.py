@@ -71,6 +71,8 @@ class Job:
     config: Path
     dependencies: tuple[str, ...] = ()
     """Job ids this one waits for, for executors that hold jobs themselves (Slurm's afterok)."""
+    experiment_id: str = ""
+    """The experiment it belongs to; executors pass it to the task as `NRUN_EXPERIMENT_ID`."""
 
 
 @dataclasses.dataclass(kw_only=True)

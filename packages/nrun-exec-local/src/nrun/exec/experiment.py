@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nrun.exec._supervisor import Background, process_alive, start_time
-from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus
+from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
 from nrun.exec.plugins import ExperimentPlugin
 from nrun.exec.store import (
     ExperimentError,
@@ -35,6 +35,7 @@ from nrun.exec.store import (
     read_json,
     record_status,
     task_record,
+    update_json,
     write_json,
 )
 
@@ -61,6 +62,8 @@ class _Task:
         self.dir = directory
         self.executor = executor
         self.dependencies = dependencies
+        self._job_id: str | None = None
+        self._final: JobStatus | None = None  # neither changes once known: no more reads
 
     @property
     def record(self) -> dict[str, Any]:
@@ -68,24 +71,35 @@ class _Task:
 
     @property
     def job_id(self) -> str | None:
-        job_id: str | None = self.record.get("job_id")
-        return job_id
+        if self._job_id is None:
+            self._job_id = self.record.get("job_id")
+        return self._job_id
 
     def recorded(self) -> JobStatus:
+        if self._final is not None:
+            return self._final
         record = self.record
+        self._job_id = self._job_id or record.get("job_id")
         state = JobState(record["states"][-1]["state"])
-        return JobStatus(state, record.get("exit_code"), record.get("reason", ""))
+        status = JobStatus(state, record.get("exit_code"), record.get("reason", ""))
+        if state.final:
+            self._final = status
+        return status
 
     def refresh(self) -> JobStatus:
-        """Ask the executor (when the job is live) and record what it says."""
+        """Ask the executor (when the job is live) and record what it says, if it changed."""
         recorded = self.recorded()
-        job_id = self.job_id
+        job_id = self._job_id
         if recorded.state.final or job_id is None:
             return recorded
         try:
             live = self.executor.status(job_id)
-        except ExecutorError as exc:
+        except UnknownJobError as exc:  # its records are gone: it can never be followed again
+            live = JobStatus(JobState.FAILED, reason=f"lost track of the job: {exc}")
+        except ExecutorError as exc:  # e.g. a cluster that does not answer: try again later
             live = JobStatus(JobState.UNKNOWN, reason=str(exc))
+        if live == recorded:
+            return recorded
         record_status(self.dir, live)
         return self.recorded()
 
@@ -129,9 +143,7 @@ class Experiment:
         return read_json(self.dir / META) or {}
 
     def _write_meta(self, **changes: Any) -> None:
-        meta = self._meta()
-        meta.update(changes)
-        write_json(self.dir / META, meta)
+        update_json(self.dir / META, **changes)
 
     def __enter__(self) -> Experiment:
         return self
@@ -157,7 +169,7 @@ class Experiment:
         The task and its executor are copied, changed by the plugins, checked, and recorded in
         the store at once, so a task that cannot be exported fails here, not at launch.
         """
-        from nrun.config import dump, from_signature, to_buildable
+        from nrun.config import dump, from_signature, missing_arguments, to_buildable
 
         if self._meta().get("launched"):
             raise ExperimentError(f"experiment '{self.id}' has already run; add tasks before run()")
@@ -169,6 +181,8 @@ class Experiment:
             task = from_signature(task)
         task = copy.deepcopy(task)
         base = getattr(task.__fn_or_cls__, "__name__", "task")
+        if not base.isidentifier():  # a lambda: the export below says what is wrong with it
+            base = "task"
         if name is None:
             name, n = base, 1
             while name in self._tasks:
@@ -186,6 +200,11 @@ class Experiment:
         executor = copy.deepcopy(executor or self.executor or _default_executor())
         for plugin in [*self.plugins, *plugins]:
             plugin.setup(task, executor)
+        missing = missing_arguments(task)
+        if missing:
+            raise ExperimentError(
+                f"task '{name}' is missing required argument(s): {', '.join(missing)}"
+            )
         task_dir = self.dir / "tasks" / name
         base_job_dir = executor.job_dir
         executor.job_dir = (
@@ -313,11 +332,12 @@ class Experiment:
 
     def _launch(self, task: _Task) -> None:
         deps = tuple(self._tasks[d].job_id or "" for d in task.dependencies)
-        job = Job(task.name, task.dir / "task.yaml", dependencies=deps)
+        job = Job(task.name, task.dir / "task.yaml", dependencies=deps, experiment_id=self.id)
         try:
             job_id = task.executor.launch(job)
-        except ExecutorError as exc:
-            record_status(task.dir, JobStatus(JobState.FAILED, reason=f"launch failed: {exc}"))
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, ExecutorError) else f"{type(exc).__name__}: {exc}"
+            record_status(task.dir, JobStatus(JobState.FAILED, reason=f"launch failed: {reason}"))
             return
         record = record_status(
             task.dir, JobStatus(JobState.PENDING), job_id=job_id, launched=time.time()

@@ -36,7 +36,19 @@ _children: dict[int, Background] = {}
 """Supervisors this process started, reaped as their status is read."""
 
 
-def _reap() -> None:
+def _script_dir() -> list[str]:
+    """The folder of the script being run, where tasks it defines are imported from."""
+    main = sys.modules.get("__main__")
+    file = getattr(main, "__file__", None)
+    spec = getattr(main, "__spec__", None)
+    return [str(Path(file).resolve().parent)] if file and spec is None else []
+
+
+def _reap(finished: int | None = None) -> None:
+    """Collect the supervisors that have exited; `finished` has written its result, so wait."""
+    if finished in _children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            _children[finished].wait(timeout=5)
     for pid, proc in list(_children.items()):
         if proc.poll() is not None:
             del _children[pid]
@@ -59,6 +71,20 @@ class LocalExecutor(Executor):
     """Seconds between SIGTERM and SIGKILL when cancelling."""
 
     name = "local"
+
+    def validate(self) -> None:
+        """The common checks, and what one machine can do: one node, ranks through torchrun."""
+        super().validate()
+        if self.nodes != 1:
+            raise ExecutorError(
+                f"LocalExecutor runs on one machine: nodes must be 1, got {self.nodes}"
+            )
+        if self.ntasks_per_node > 1 and self.launcher != "torchrun":
+            raise ExecutorError(
+                f"ntasks_per_node={self.ntasks_per_node} needs launcher='torchrun' on one machine"
+            )
+        if self.cancel_grace < 0:
+            raise ExecutorError(f"cancel_grace must be 0 or more seconds, got {self.cancel_grace}")
 
     # -- launching -----------------------------------------------------------------------------
     def _job_dir(self) -> Path:
@@ -92,12 +118,19 @@ class LocalExecutor(Executor):
         for stale in (LAUNCHED, STATE, RESULT, CANCEL, OUTPUT):
             (job_dir / stale).unlink(missing_ok=True)
         workdir = self._workdir(job_dir)
-        env = dict(os.environ)
-        env.update(self.env_vars)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(workdir), env.get("PYTHONPATH", "")) if p
-        )
+        # Only what changes is written down: the supervisor inherits this process's environment,
+        # so secrets in it never land on disk.
+        env = dict(self.env_vars)
+        paths = [
+            str(workdir),
+            *_script_dir(),
+            env.get("PYTHONPATH", os.environ.get("PYTHONPATH", "")),
+        ]
+        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if p))
         env["NRUN_JOB_DIR"] = str(job_dir)
+        env["NRUN_TASK_NAME"] = job.name
+        if job.experiment_id:
+            env["NRUN_EXPERIMENT_ID"] = job.experiment_id
         spec = {
             "command": self.task_command(str(Path(job.config).resolve())),
             "cwd": str(workdir),
@@ -137,6 +170,7 @@ class LocalExecutor(Executor):
         job_dir, pid, started = self._files(job_id)
         result = read_json(job_dir / RESULT)
         if result is not None:
+            _reap(pid)
             return JobStatus(JobState(result["state"]), result.get("exit_code"), result["reason"])
         state = read_json(job_dir / STATE)
         if process_alive(pid, started):

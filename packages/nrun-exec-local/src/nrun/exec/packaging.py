@@ -94,6 +94,11 @@ class GitArchivePackager(Packager):
         root = Path(_git(source, "rev-parse", "--show-toplevel"))
         treeish = self.ref
         if self.include_uncommitted:
+            if self.ref != "HEAD":
+                raise PackagingError(
+                    f"GitArchivePackager: include_uncommitted adds the work tree's changes to "
+                    f"HEAD, so it cannot package ref={self.ref!r}"
+                )
             treeish = _git(root, "stash", "create") or self.ref
         subpath = self.subpath.strip("/")
         tree = f"{treeish}:{subpath}" if subpath else treeish

@@ -31,6 +31,7 @@ __all__ = [
     "read_json",
     "record_status",
     "task_record",
+    "update_json",
     "write_json",
 ]
 
@@ -89,6 +90,15 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def update_json(path: Path, **changes: Any) -> dict[str, Any]:
+    """Change some keys of the JSON object in `path` under a lock (others' keys are kept)."""
+    with _locked(path):
+        data = read_json(path) or {}
+        data.update(changes)
+        write_json(path, data)
+        return data
 
 
 def task_record(task_dir: Path) -> dict[str, Any]:
