@@ -215,3 +215,14 @@ def test_unresolvable_forward_ref_still_checks_the_other_arguments() -> None:
     with pytest.raises(ConfigTypeError, match="'epochs' expects int"):
         apply_override(config, "epochs=many")
     assert apply_override(config, "model=anything").model == "anything"
+
+
+def test_missing_arguments_lists_required_ones_at_every_depth() -> None:
+    from nrun.config import Config, Partial, missing_arguments
+
+    def needs(a: int, b: int = 1, *, c: Any) -> None: ...
+
+    root = Partial(needs, c=Config(needs, a=1), b=2)
+    assert missing_arguments(root) == ["a", "c.c"]
+    assert missing_arguments(Partial(needs, a=1, c=[Partial(needs)])) == []
+    assert missing_arguments(Config(needs, a=1, c={"x": Config(needs, c=0)})) == ["c.x.a"]

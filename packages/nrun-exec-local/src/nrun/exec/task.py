@@ -10,7 +10,6 @@ config file cannot be loaded, and the task's own code when it calls `sys.exit`.
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import Any
 
 __all__ = ["load_task", "main", "run_data", "run_file"]
@@ -75,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception:
+        import traceback
+
         traceback.print_exc()
         return 1
     finally:
