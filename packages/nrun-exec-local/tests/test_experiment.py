@@ -711,3 +711,16 @@ def test_a_job_whose_records_vanish_ends_failed(executor: LocalExecutor, tmp_pat
     assert "lost track of the job" in record(exp, "gone")["reason"]
     (tmp_path / "pid.release").touch()
     wait_dead(int(wait_file(tmp_path / "pid")))
+
+
+def test_an_attached_run_reports_each_failure_with_the_end_of_its_log(
+    executor: LocalExecutor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exp = Experiment("report", executor=executor)
+    exp.add(Partial(jobs.fail, code=6, message="the disk is full"), name="bad")
+    exp.add(Partial(jobs.echo), name="good")
+    exp.run()
+    err = capsys.readouterr().err
+    assert "task 'bad' FAILED: exit code 6" in err
+    assert "  | the disk is full" in err
+    assert "'good'" not in err

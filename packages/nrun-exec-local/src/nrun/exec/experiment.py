@@ -278,6 +278,25 @@ class Experiment:
             self._write_meta(orchestrator={"pid": proc.pid, "start": start_time(proc.pid)})
             return
         self._orchestrate(tail_logs=tail_logs)
+        self._report_failures()
+
+    def _report_failures(self, lines: int = 10) -> None:
+        """Print each failed task's reason and the end of its log to stderr."""
+        for name, status in self.statuses().items():
+            if status.state != JobState.FAILED:
+                continue
+            print(f"task '{name}' FAILED: {status.reason or 'no reason given'}", file=sys.stderr)
+            job_id = self._tasks[name].job_id
+            if job_id is None:
+                continue
+            try:
+                tail = list(self._tasks[name].executor.logs(job_id))[-lines:]
+            except ExecutorError:
+                continue
+            if tail:
+                print(f"  the end of its log ({len(tail)} lines):", file=sys.stderr)
+                for line in tail:
+                    print(f"  | {line}", file=sys.stderr)
 
     def _orchestrate(self, *, tail_logs: bool = False) -> None:
         meta = self._meta()
