@@ -465,7 +465,13 @@ class Experiment:
             "exit",
             "reason",
         ):
-            table.add_column(column, overflow="fold")
+            # only the free text wraps; states, ids and times stay whole
+            table.add_column(
+                column,
+                overflow="fold",
+                no_wrap=column not in ("reason", "executor"),
+                min_width=len(column),
+            )
         colors = {"SUCCEEDED": "green", "FAILED": "red", "CANCELLED": "yellow", "RUNNING": "cyan"}
         for name, status in statuses.items():
             record = self._tasks[name].record
