@@ -75,3 +75,35 @@ def test_nrun_config_wheel_imports_in_empty_venv(wheels: dict[str, Path], tmp_pa
     pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, wheels["nrun_config"]], check=True)
     subprocess.run([python, "-c", NRUN_CONFIG_CHECK], check=True)
+
+
+# Runs inside a venv holding only the nrun-config and nrun-exec-local wheels (and their deps).
+EXEC_LOCAL_CHECK = """
+import sys, pathlib
+from nrun.config import Partial
+from nrun.exec.executors import executor_class
+from nrun.exec.experiment import Experiment
+from nrun.exec.local import LocalExecutor
+assert executor_class("local") is LocalExecutor
+workdir = pathlib.Path(sys.argv[1])
+sys.path.insert(0, str(workdir))
+import wheeljob
+exp = Experiment("wheels", executor=LocalExecutor(workdir=str(workdir)))
+exp.add(Partial(wheeljob.hello, name="wheels"), name="hello")
+exp.run()
+assert exp.status() == {"hello": "SUCCEEDED"}, exp.statuses()
+assert exp.logs("hello") == "hello wheels", exp.logs("hello")
+again = Experiment.from_id(exp.id)
+assert again.status() == {"hello": "SUCCEEDED"}
+"""
+
+
+def test_nrun_exec_local_wheels_run_an_experiment(wheels: dict[str, Path], tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, wheels["nrun_config"], wheels["nrun_exec_local"]], check=True)
+    (tmp_path / "wheeljob.py").write_text("def hello(name):\n    print(f'hello {name}')\n")
+    env = {"PATH": "/usr/bin:/bin", "NRUN_HOME": str(tmp_path / "home")}
+    subprocess.run([python, "-c", EXEC_LOCAL_CHECK, str(tmp_path)], check=True, env=env)
