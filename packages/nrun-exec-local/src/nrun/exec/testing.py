@@ -7,14 +7,13 @@ Subclass it in a test module and give it an `executor` fixture::
         def executor(self, tmp_path):
             return LocalExecutor(job_dir=str(tmp_path / "job"))
 
-The tasks it launches are the functions of this module (`echo`, `fail`, `print_env`,
-`sleep`), so they import wherever nrun is installed: in a container, on a cluster node.
+The tasks it launches are the functions of `nrun.exec.probes` (`echo`, `fail`, `print_env`,
+`sleep`), which need only the standard library, so they run wherever the task runner does.
 Needs pytest.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -24,33 +23,9 @@ from typing import Any
 import pytest
 
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus
+from nrun.exec.probes import echo, fail, print_env, sleep
 
 __all__ = ["ExecutorTestSuite", "echo", "fail", "print_env", "sleep", "wait_final"]
-
-
-def echo(message: str = "hello from nrun") -> None:
-    """Print `message`."""
-    print(message, flush=True)
-
-
-def fail(code: int = 3, message: str = "task failed on purpose") -> None:
-    """Print `message` to stderr and exit with `code`."""
-    print(message, file=sys.stderr, flush=True)
-    raise SystemExit(code)
-
-
-def print_env(names: list[str]) -> None:
-    """Print `NAME=value` for each of `names`."""
-    for name in names:
-        print(f"{name}={os.environ.get(name)}", flush=True)
-
-
-def sleep(seconds: float = 60.0, lines: int = 1) -> None:
-    """Print `lines` numbered lines spread over `seconds`."""
-    for i in range(lines):
-        print(f"line {i}", flush=True)
-        time.sleep(seconds / lines)
-    print("done", flush=True)
 
 
 def wait_final(executor: Executor, job_id: str, timeout: float = 60.0) -> JobStatus:
