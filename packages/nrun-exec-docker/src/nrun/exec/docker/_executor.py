@@ -1,0 +1,370 @@
+"""`DockerExecutor`: the task runner in a container, through the docker SDK."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
+from nrun.exec.docker._bundle import bundle_runtime
+from nrun.exec.packaging import extract
+
+__all__ = ["DockerExecutor"]
+
+JOB_MOUNT = "/nrun/job"
+WORK_MOUNT = "/nrun/workdir"
+LABEL = "nrun"
+RESULT = "result.json"
+OUTPUT = "output.log"
+CANCEL = "cancel"
+
+
+_clients: dict[str, Any] = {}
+
+
+def _close_clients() -> None:
+    for client in _clients.values():
+        client.close()
+    _clients.clear()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclasses.dataclass(kw_only=True)
+class DockerExecutor(Executor):
+    """Run the task in a container of `container_image` on the daemon `docker_host` names.
+
+    The job dir is mounted at `/nrun/job` and holds the task file, the output and a copy of
+    nrun's task runner (so the image needs only `python3`; the task's own libraries must be in
+    it). The code runs from the packaged copy (with a `packager`) or from `workdir` mounted at
+    `/nrun/workdir`. Each container is labelled with its experiment, task and job dir, started
+    with an init process (so a stop reaches the task), and removed once its outcome is recorded
+    in the job dir unless `cleanup` is false. Nothing is ever pulled: the image must exist.
+    """
+
+    container_image: str
+    volumes: list[str] = dataclasses.field(default_factory=list)
+    num_gpus: int | None = None
+    network: str | None = None
+    shm_size: str | None = None
+    ipc_mode: str | None = None
+    ulimits: list[str] = dataclasses.field(default_factory=list)
+    runtime: str | None = None
+    healthcheck: dict[str, Any] | None = None
+    additional_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cleanup: bool = True
+    docker_host: str | None = None
+    workdir: str | None = None
+    stop_timeout: int = 10
+    """Seconds between SIGTERM and SIGKILL when a job is cancelled."""
+
+    name = "docker"
+
+    # -- checks ------------------------------------------------------------------------------
+    def validate(self) -> None:
+        """The common checks, and the Docker-specific fields."""
+        super().validate()
+        if not self.container_image or not isinstance(self.container_image, str):
+            raise ExecutorError("DockerExecutor needs a container_image")
+        if self.nodes != 1:
+            raise ExecutorError(
+                f"DockerExecutor runs one container per job: nodes must be 1, got {self.nodes}"
+            )
+        if self.ntasks_per_node > 1 and self.launcher != "torchrun":
+            raise ExecutorError(
+                f"ntasks_per_node={self.ntasks_per_node} needs launcher='torchrun' in a container"
+            )
+        for spec in self.volumes:
+            self._volume(spec)
+        for spec in self.ulimits:
+            self._ulimit(spec)
+        if self.num_gpus is not None and (self.num_gpus < -1 or self.num_gpus == 0):
+            raise ExecutorError(f"num_gpus must be -1 (all) or at least 1, got {self.num_gpus}")
+
+    @staticmethod
+    def _volume(spec: str) -> tuple[str, dict[str, str]]:
+        parts = spec.split(":") if isinstance(spec, str) else []
+        if len(parts) not in (2, 3) or not all(parts[:2]):
+            raise ExecutorError(
+                f"bad volume {spec!r}: expected 'host path:container path' or "
+                "'host path:container path:ro|rw'"
+            )
+        host, container = parts[0], parts[1]
+        mode = parts[2] if len(parts) == 3 else "rw"
+        if mode not in ("ro", "rw"):
+            raise ExecutorError(f"bad volume {spec!r}: the mode must be 'ro' or 'rw', not {mode!r}")
+        if not os.path.isabs(container):
+            raise ExecutorError(f"bad volume {spec!r}: the container path must be absolute")
+        if os.path.isabs(host) and not os.path.exists(host):
+            raise ExecutorError(f"bad volume {spec!r}: '{host}' does not exist on this machine")
+        return host, {"bind": container, "mode": mode}
+
+    @staticmethod
+    def _ulimit(spec: str) -> Any:
+        name, _, limits = spec.partition("=") if isinstance(spec, str) else ("", "", "")
+        soft, _, hard = limits.partition(":")
+        if not name or not soft.lstrip("-").isdigit() or (hard and not hard.lstrip("-").isdigit()):
+            raise ExecutorError(
+                f"bad ulimit {spec!r}: expected 'name=soft[:hard]', e.g. nofile=1024:2048"
+            )
+        from docker.types import Ulimit
+
+        return Ulimit(name=name, soft=int(soft), hard=int(hard or soft))
+
+    def _client(self) -> Any:
+        """One client per daemon for this process (its connections are reused), checked once."""
+        import docker
+        from docker.errors import DockerException
+
+        where = self.docker_host or os.environ.get("DOCKER_HOST") or "the default socket"
+        if where in _clients:
+            return _clients[where]
+        url = self.docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if url.startswith("unix://"):
+            # the SDK leaks its socket when it cannot connect: find out with ours first
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(10)
+                try:
+                    probe.connect(url.removeprefix("unix://"))
+                except OSError as exc:
+                    reason = exc.strerror or str(exc)
+                    raise ExecutorError(
+                        f"cannot reach the Docker daemon at {where}: {reason}"
+                    ) from None
+        client = None
+        try:
+            if self.docker_host:
+                client = docker.DockerClient(base_url=self.docker_host)
+            else:
+                client = docker.from_env()
+            client.ping()
+        except DockerException as exc:
+            if client is not None:
+                client.close()
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ExecutorError(f"cannot reach the Docker daemon at {where}: {reason}") from None
+        if not _clients:
+            atexit.register(_close_clients)
+        _clients[where] = client
+        return client
+
+    # -- launching ---------------------------------------------------------------------------
+    def launch(self, job: Job) -> str:
+        """Check the image and mounts, prepare the job dir, start the container."""
+        from docker.errors import APIError, ImageNotFound
+
+        self.validate()
+        client = self._client()
+        try:
+            client.images.get(self.container_image)
+        except ImageNotFound:
+            raise ExecutorError(
+                f"image '{self.container_image}' is not on the Docker daemon; build or load it "
+                "first (nrun never pulls)"
+            ) from None
+        job_dir = self._job_dir()
+        for stale in (RESULT, OUTPUT, CANCEL, "container.json"):
+            (job_dir / stale).unlink(missing_ok=True)
+        task_file = job_dir / ("task" + Path(job.config).suffix)
+        if Path(job.config).resolve() != task_file.resolve():
+            shutil.copy2(job.config, task_file)
+        bundle_runtime(job_dir / "runtime")
+        volumes = {str(job_dir): {"bind": JOB_MOUNT, "mode": "rw"}}
+        paths = [f"{JOB_MOUNT}/runtime"]
+        source = Path(self.workdir or os.getcwd()).expanduser().resolve()
+        if self.packager is not None:
+            extract(self.packager.package(source, job_dir), job_dir / "code")
+            cwd = f"{JOB_MOUNT}/code"
+        else:
+            if not source.is_dir():
+                raise ExecutorError(f"workdir '{source}' is not a directory")
+            volumes[str(source)] = {"bind": WORK_MOUNT, "mode": "rw"}
+            cwd = WORK_MOUNT
+        for spec in self.volumes:
+            host, bind = self._volume(spec)
+            volumes[host] = bind
+        env = {
+            **self.env_vars,
+            "PYTHONPATH": ":".join([cwd, *paths]),
+            "NRUN_JOB_DIR": JOB_MOUNT,
+            "NRUN_TASK_NAME": job.name,
+            "PYTHONUNBUFFERED": "1",
+        }
+        if job.experiment_id:
+            env["NRUN_EXPERIMENT_ID"] = job.experiment_id
+        labels = {
+            LABEL: "job",
+            f"{LABEL}.experiment": job.experiment_id,
+            f"{LABEL}.task": job.name,
+            f"{LABEL}.job_dir": str(job_dir),
+        }
+        kwargs: dict[str, Any] = {
+            "command": self.task_command(f"{JOB_MOUNT}/{task_file.name}"),
+            "detach": True,
+            "init": True,
+            "labels": labels,
+            "volumes": volumes,
+            "working_dir": cwd,
+            "environment": env,
+            "name": f"nrun-{job.name}-{secrets.token_hex(4)}",
+        }
+        if self.network:
+            kwargs["network_mode" if self.network in ("none", "host") else "network"] = self.network
+        for field in ("shm_size", "ipc_mode", "runtime", "healthcheck"):
+            value = getattr(self, field)
+            if value is not None:
+                kwargs[field if field != "ipc_mode" else "ipc_mode"] = value
+        if self.ulimits:
+            kwargs["ulimits"] = [self._ulimit(spec) for spec in self.ulimits]
+        if self.num_gpus is not None:
+            from docker.types import DeviceRequest
+
+            kwargs["device_requests"] = [DeviceRequest(count=self.num_gpus, capabilities=[["gpu"]])]
+        kwargs.update(self.additional_kwargs)
+        try:
+            container = client.containers.run(self.container_image, **kwargs)
+        except APIError as exc:
+            raise ExecutorError(
+                f"the daemon refused the container: {exc.explanation or exc}"
+            ) from None
+        _write_json(job_dir / "container.json", {"id": container.id, "name": container.name})
+        return str(container.id[:12])
+
+    def _job_dir(self) -> Path:
+        if not self.job_dir:
+            raise ExecutorError("DockerExecutor needs a job_dir (Experiment sets one per task)")
+        path = Path(self.job_dir).expanduser()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExecutorError(
+                f"job dir '{path}' cannot be written: {exc.strerror or exc}"
+            ) from None
+        return path.resolve()
+
+    # -- tracking ----------------------------------------------------------------------------
+    def _recorded(self, job_id: str) -> Path:
+        job_dir = Path(self.job_dir).expanduser()
+        known = _read_json(job_dir / "container.json")
+        if known is None or not str(known.get("id", "")).startswith(job_id) or not job_id:
+            raise UnknownJobError(f"no Docker job {job_id!r} in '{job_dir}'")
+        return job_dir
+
+    def _container(self, job_id: str) -> Any:
+        from docker.errors import NotFound
+
+        try:
+            return self._client().containers.get(job_id)
+        except NotFound:
+            return None
+
+    def status(self, job_id: str) -> JobStatus:
+        """From the container's state and exit code (or the result recorded after removal)."""
+        job_dir = self._recorded(job_id)
+        result = _read_json(job_dir / RESULT)
+        if result is not None:
+            return JobStatus(JobState(result["state"]), result.get("exit_code"), result["reason"])
+        container = self._container(job_id)
+        if container is None:
+            return JobStatus(JobState.FAILED, reason="the container disappeared without a result")
+        state = container.attrs.get("State", {})
+        status = state.get("Status")
+        if status in ("created",):
+            return JobStatus(JobState.PENDING)
+        if status in ("running", "restarting", "paused", "removing"):
+            return JobStatus(JobState.RUNNING)
+        code = int(state.get("ExitCode", -1))
+        if (job_dir / CANCEL).exists():
+            final = JobStatus(JobState.CANCELLED, code, "cancelled")
+        elif code == 0:
+            final = JobStatus(JobState.SUCCEEDED, 0)
+        else:
+            reason = (
+                "killed by the kernel (out of memory)"
+                if state.get("OOMKilled")
+                else f"exit code {code}"
+            )
+            final = JobStatus(JobState.FAILED, code, reason)
+        self._finish(container, job_dir, final)
+        return final
+
+    def _finish(self, container: Any, job_dir: Path, status: JobStatus) -> None:
+        """Keep the outcome and the output in the job dir, then remove the container."""
+        from docker.errors import NotFound
+
+        try:
+            output = container.logs(stdout=True, stderr=True)
+        except NotFound:  # another process finished it first
+            return
+        (job_dir / OUTPUT).write_bytes(output)
+        _write_json(
+            job_dir / RESULT,
+            {"state": status.state.value, "exit_code": status.exit_code, "reason": status.reason},
+        )
+        if self.cleanup:
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+
+    def logs(self, job_id: str, follow: bool = False) -> Iterator[str]:
+        """The container's output from the daemon (or the job dir once it is removed)."""
+        job_dir = self._recorded(job_id)
+        container = None if (job_dir / RESULT).exists() else self._container(job_id)
+        if container is None:
+            path = job_dir / OUTPUT
+            if path.exists():
+                yield from path.read_text(errors="replace").splitlines()
+            return
+        if not follow:
+            yield from (
+                container.logs(stdout=True, stderr=True).decode(errors="replace").splitlines()
+            )
+            return
+        buffer = b""
+        stream = container.logs(stream=True, follow=True, stdout=True, stderr=True)
+        try:
+            for chunk in stream:
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    yield line.decode(errors="replace")
+        finally:
+            stream.close()
+            stream._response.close()  # the SDK leaves the socket open once the stream ends
+        if buffer:
+            yield buffer.decode(errors="replace")
+        if follow:
+            self.status(job_id)  # record the outcome while the container is still there
+
+    def cancel(self, job_id: str) -> None:
+        """Stop the container: SIGTERM, then SIGKILL after `stop_timeout` seconds."""
+        job_dir = self._recorded(job_id)
+        if self.status(job_id).state.final:
+            return
+        (job_dir / CANCEL).write_text(str(time.time()))
+        container = self._container(job_id)
+        if container is not None:
+            container.stop(timeout=self.stop_timeout)
+            container.reload()
+        self.status(job_id)
