@@ -81,9 +81,8 @@ def main() -> None:
             floor.append(time.time() - start)
         figures = [first_line_after_run() for _ in range(args.runs)]
         print(f"python in {IMAGE}; median of {args.runs} runs on {os.cpu_count()} cores")
-        print(
-            f"{'docker run --rm IMAGE python3 -c pass':<44}{statistics.median(floor) * 1000:>8.0f} ms"
-        )
+        floor_ms = statistics.median(floor) * 1000
+        print(f"{'docker run --rm IMAGE python3 -c pass':<44}{floor_ms:>8.0f} ms")
         labels = ["task process started", "first line printed", "run() returned"]
         for label, index in zip(labels, (2, 0, 1), strict=True):
             value = statistics.median(f[index] for f in figures)
