@@ -248,4 +248,19 @@ else
 fi
 image_id=$(docker_ image inspect --format '{{.Id}}' "$IMAGE")
 
+# torch for the multi-container torchrun test, installed (CPU build, from this machine's disk)
+# into a folder the test mounts into the containers; the image itself stays python3 only.
+TORCH_DIR="$CACHE/torch-2.13.0"
+if [[ ! -d $TORCH_DIR ]]; then
+    t_torch=$(date +%s%N)
+    if python3 -m pip install -q --disable-pip-version-check --target "$TORCH_DIR.tmp" \
+        torch==2.13.0 >"$CACHE/torch-install.log" 2>&1; then
+        mv "$TORCH_DIR.tmp" "$TORCH_DIR"
+        log "torch installed for the containers in $TORCH_DIR in $(elapsed "$t_torch") s"
+    else
+        rm -rf "$TORCH_DIR.tmp"
+        log "could not install torch for the containers (see $CACHE/torch-install.log)"
+    fi
+fi
+
 echo "docker-up: daemon unix://$SOCK ($how); image $IMAGE $image_id ($img_how); $(elapsed) s"

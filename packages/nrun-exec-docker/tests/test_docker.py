@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,20 @@ IMAGE = "nrun-test-python:bookworm"
 
 JOBS = """
 import json, os, sys
+
+def allreduce(out):
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    total = torch.tensor([float(rank + 1)])
+    dist.all_reduce(total)
+    seen = {"rank": rank, "world": world, "sum": total.item(), "host": os.uname().nodename}
+    with open(os.path.join(out, f"rank{rank}.json"), "w") as handle:
+        json.dump(seen, handle)
+    dist.destroy_process_group()
+    print(f"rank {rank} of {world}: sum {total.item()}", flush=True)
 
 def read(path):
     print(open(path).read().strip(), flush=True)
@@ -73,8 +88,9 @@ class TestDockerExecutor(ExecutorTestSuite):
         ({"volumes": ["/no/such/dir:/x"]}, "'/no/such/dir' does not exist"),
         ({"ulimits": ["nofile"]}, "bad ulimit 'nofile'"),
         ({"num_gpus": 0}, "num_gpus must be -1 (all) or at least 1"),
-        ({"nodes": 2}, "nodes must be 1"),
+        ({"nodes": 2}, "needs launcher='torchrun'"),
         ({"ntasks_per_node": 2}, "needs launcher='torchrun'"),
+        ({"nodes": 2, "launcher": "torchrun"}, "needs a network the containers share"),
         ({"env_vars": {"1BAD": "x"}}, "invalid environment variable name '1BAD'"),
     ],
 )
@@ -228,3 +244,40 @@ def test_the_exported_executor_rebuilds(tmp_path: Path) -> None:
     executor = executor_at(tmp_path, volumes=["/tmp:/host-tmp:ro"], ulimits=["nofile=64:128"])
     again = build(load(dump(to_buildable(executor), tmp_path / "executor.yaml")))
     assert again == executor
+
+
+TORCH = Path(os.environ.get("NRUN_IT_CACHE", Path.home() / ".cache" / "nrun-it")) / "torch-2.13.0"
+
+
+@pytest.mark.usefixtures("daemon")
+def test_two_nodes_as_two_containers_all_reduce_over_a_private_network(tmp_path: Path) -> None:
+    import docker
+
+    if not (TORCH / "torch").is_dir():
+        pytest.skip(f"torch for the containers is missing at {TORCH}: run docker-up.sh")
+    executor = executor_at(
+        tmp_path,
+        network=None,
+        workdir=str(with_jobs(tmp_path)),
+        launcher="torchrun",
+        nodes=2,
+        volumes=[f"{TORCH}:/opt/torch:ro"],
+        env_vars={"PYTHONPATH": "/opt/torch"},
+    )
+    job_id = launch(executor, "dockjobs.allreduce", out="/nrun/job")
+    status = wait_final(executor, job_id, 180)
+    assert status.state == JobState.SUCCEEDED, list(executor.logs(job_id))
+    job_dir = Path(executor.job_dir)
+    seen = [json.loads((job_dir / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [s["sum"] for s in seen] == [3.0, 3.0]
+    assert [s["world"] for s in seen] == [2, 2]
+    assert seen[0]["host"] != seen[1]["host"]  # two containers, not two processes in one
+    log = list(executor.logs(job_id))
+    assert any("rank 0 of 2: sum 3.0" in line for line in log)
+    assert any(line.startswith("[node 1]") and "rank 1 of 2" in line for line in log)
+    client = docker.from_env()
+    try:  # the containers and their private network are gone
+        assert client.containers.list(all=True, filters={"label": "nrun.task=probe"}) == []
+        assert client.networks.list(filters={"label": "nrun.task=probe"}) == []
+    finally:
+        client.close()

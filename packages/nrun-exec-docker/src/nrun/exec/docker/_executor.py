@@ -88,13 +88,15 @@ class DockerExecutor(Executor):
         super().validate()
         if not self.container_image or not isinstance(self.container_image, str):
             raise ExecutorError("DockerExecutor needs a container_image")
-        if self.nodes != 1:
+        if (self.nodes > 1 or self.ntasks_per_node > 1) and self.launcher != "torchrun":
             raise ExecutorError(
-                f"DockerExecutor runs one container per job: nodes must be 1, got {self.nodes}"
+                f"nodes={self.nodes}, ntasks_per_node={self.ntasks_per_node} needs "
+                "launcher='torchrun' (one container per node)"
             )
-        if self.ntasks_per_node > 1 and self.launcher != "torchrun":
+        if self.nodes > 1 and self.network in ("none", "host"):
             raise ExecutorError(
-                f"ntasks_per_node={self.ntasks_per_node} needs launcher='torchrun' in a container"
+                f"nodes={self.nodes} needs a network the containers share, not {self.network!r}: "
+                "leave network unset (a private one is made) or name a user network"
             )
         for spec in self.volumes:
             self._volume(spec)
@@ -205,9 +207,10 @@ class DockerExecutor(Executor):
         for spec in self.volumes:
             host, bind = self._volume(spec)
             volumes[host] = bind
+        extra = self.env_vars.get("PYTHONPATH", "")
         env = {
             **self.env_vars,
-            "PYTHONPATH": ":".join([cwd, *paths]),
+            "PYTHONPATH": ":".join(p for p in [cwd, *paths, extra] if p),
             "NRUN_JOB_DIR": JOB_MOUNT,
             "NRUN_TASK_NAME": job.name,
             "PYTHONUNBUFFERED": "1",
@@ -221,21 +224,17 @@ class DockerExecutor(Executor):
             f"{LABEL}.job_dir": str(job_dir),
         }
         kwargs: dict[str, Any] = {
-            "command": self.task_command(f"{JOB_MOUNT}/{task_file.name}"),
             "detach": True,
             "init": True,
             "labels": labels,
             "volumes": volumes,
             "working_dir": cwd,
             "environment": env,
-            "name": f"nrun-{job.name}-{secrets.token_hex(4)}",
         }
-        if self.network:
-            kwargs["network_mode" if self.network in ("none", "host") else "network"] = self.network
         for field in ("shm_size", "ipc_mode", "runtime", "healthcheck"):
             value = getattr(self, field)
             if value is not None:
-                kwargs[field if field != "ipc_mode" else "ipc_mode"] = value
+                kwargs[field] = value
         if self.ulimits:
             kwargs["ulimits"] = [self._ulimit(spec) for spec in self.ulimits]
         if self.num_gpus is not None:
@@ -243,14 +242,46 @@ class DockerExecutor(Executor):
 
             kwargs["device_requests"] = [DeviceRequest(count=self.num_gpus, capabilities=[["gpu"]])]
         kwargs.update(self.additional_kwargs)
+        config = f"{JOB_MOUNT}/{task_file.name}"
+        base = f"nrun-{job.name}-{secrets.token_hex(4)}"
+        started: list[Any] = []
+        network = None
         try:
-            container = client.containers.run(self.container_image, **kwargs)
+            if self.nodes > 1 and not self.network:
+                network = client.networks.create(
+                    f"{base}-net", driver="bridge", internal=True, labels=labels
+                )
+            net = self.network or (network.name if network else None)
+            if net:
+                kwargs["network_mode" if net in ("none", "host") else "network"] = net
+            for rank in range(self.nodes):
+                name = f"{base}-{rank}" if self.nodes > 1 else base
+                rendezvous = (
+                    [f"--node-rank={rank}", f"--master-addr={base}-0", "--master-port=29500"]
+                    if self.nodes > 1
+                    else None
+                )
+                command = self.task_command(config, rendezvous)
+                started.append(
+                    client.containers.run(
+                        self.container_image, command=command, name=name, hostname=name, **kwargs
+                    )
+                )
         except APIError as exc:
-            raise ExecutorError(
-                f"the daemon refused the container: {exc.explanation or exc}"
-            ) from None
-        _write_json(job_dir / "container.json", {"id": container.id, "name": container.name})
-        return str(container.id[:12])
+            for container in started:
+                with contextlib.suppress(Exception):
+                    container.remove(force=True)
+            if network is not None:
+                with contextlib.suppress(Exception):
+                    network.remove()
+            reason = exc.explanation or str(exc)
+            raise ExecutorError(f"the daemon refused the container: {reason}") from None
+        ids = [c.id for c in started]
+        _write_json(
+            job_dir / "container.json",
+            {"id": ids[0], "ids": ids, "network": network.id if network else None},
+        )
+        return str(ids[0][:12])
 
     def _job_dir(self) -> Path:
         if not self.job_dir:
@@ -272,75 +303,96 @@ class DockerExecutor(Executor):
             raise UnknownJobError(f"no Docker job {job_id!r} in '{job_dir}'")
         return job_dir
 
-    def _container(self, job_id: str) -> Any:
+    def _containers(self, job_dir: Path) -> list[Any] | None:
+        """The job's containers, node 0 first; None when any of them is gone."""
         from docker.errors import NotFound
 
+        known = _read_json(job_dir / "container.json") or {}
+        client = self._client()
         try:
-            return self._client().containers.get(job_id)
+            return [client.containers.get(cid) for cid in known.get("ids", [known.get("id")])]
         except NotFound:
             return None
 
     def status(self, job_id: str) -> JobStatus:
-        """From the container's state and exit code (or the result recorded after removal)."""
+        """From the containers' states and exit codes (or the result kept after removal)."""
         job_dir = self._recorded(job_id)
         result = _read_json(job_dir / RESULT)
         if result is not None:
             return JobStatus(JobState(result["state"]), result.get("exit_code"), result["reason"])
-        container = self._container(job_id)
-        if container is None:
-            return JobStatus(JobState.FAILED, reason="the container disappeared without a result")
-        state = container.attrs.get("State", {})
-        status = state.get("Status")
-        if status in ("created",):
+        containers = self._containers(job_dir)
+        if containers is None:
+            return JobStatus(JobState.FAILED, reason="a container disappeared without a result")
+        states = [c.attrs.get("State", {}) for c in containers]
+        if all(state.get("Status") == "created" for state in states):
             return JobStatus(JobState.PENDING)
-        if status in ("running", "restarting", "paused", "removing"):
+        if any(
+            state.get("Status") != "exited" and state.get("Status") != "dead" for state in states
+        ):
             return JobStatus(JobState.RUNNING)
-        code = int(state.get("ExitCode", -1))
+        failed = [(i, st) for i, st in enumerate(states) if int(st.get("ExitCode", -1)) != 0]
         if (job_dir / CANCEL).exists():
+            code = int(states[0].get("ExitCode", -1))
             final = JobStatus(JobState.CANCELLED, code, "cancelled")
-        elif code == 0:
+        elif not failed:
             final = JobStatus(JobState.SUCCEEDED, 0)
         else:
+            rank, state = failed[0]
+            code = int(state.get("ExitCode", -1))
             reason = (
                 "killed by the kernel (out of memory)"
                 if state.get("OOMKilled")
                 else f"exit code {code}"
             )
+            if len(containers) > 1:
+                reason = f"node {rank}: {reason}"
             final = JobStatus(JobState.FAILED, code, reason)
-        self._finish(container, job_dir, final)
+        self._finish(containers, job_dir, final)
         return final
 
-    def _finish(self, container: Any, job_dir: Path, status: JobStatus) -> None:
-        """Keep the outcome and the output in the job dir, then remove the container."""
+    def _output(self, containers: list[Any]) -> str:
+        """Node 0's output, then each other node's, its lines marked `[node i]`."""
+        text: str = containers[0].logs(stdout=True, stderr=True).decode(errors="replace")
+        for rank, container in enumerate(containers[1:], start=1):
+            more = container.logs(stdout=True, stderr=True).decode(errors="replace")
+            text += "".join(f"[node {rank}] {line}\n" for line in more.splitlines())
+        return text
+
+    def _finish(self, containers: list[Any], job_dir: Path, status: JobStatus) -> None:
+        """Keep the outcome and the output in the job dir, then remove the containers."""
         from docker.errors import NotFound
 
         try:
-            output = container.logs(stdout=True, stderr=True)
+            output = self._output(containers)
         except NotFound:  # another process finished it first
             return
-        (job_dir / OUTPUT).write_bytes(output)
+        (job_dir / OUTPUT).write_text(output)
         _write_json(
             job_dir / RESULT,
             {"state": status.state.value, "exit_code": status.exit_code, "reason": status.reason},
         )
         if self.cleanup:
-            with contextlib.suppress(Exception):
-                container.remove(force=True)
+            for container in containers:
+                with contextlib.suppress(Exception):
+                    container.remove(force=True)
+            network = (_read_json(job_dir / "container.json") or {}).get("network")
+            if network:
+                with contextlib.suppress(Exception):
+                    self._client().networks.get(network).remove()
 
     def logs(self, job_id: str, follow: bool = False) -> Iterator[str]:
         """The container's output from the daemon (or the job dir once it is removed)."""
         job_dir = self._recorded(job_id)
-        container = None if (job_dir / RESULT).exists() else self._container(job_id)
-        if container is None:
+        containers = None if (job_dir / RESULT).exists() else self._containers(job_dir)
+        if containers is None:
             path = job_dir / OUTPUT
             if path.exists():
                 yield from path.read_text(errors="replace").splitlines()
             return
         if not follow:
-            yield from (
-                container.logs(stdout=True, stderr=True).decode(errors="replace").splitlines()
-            )
+            yield from self._output(containers).splitlines()
             return
+        container = containers[0]  # following: node 0, where rank 0 prints
         buffer = b""
         stream = container.logs(stream=True, follow=True, stdout=True, stderr=True)
         try:
@@ -358,13 +410,12 @@ class DockerExecutor(Executor):
             self.status(job_id)  # record the outcome while the container is still there
 
     def cancel(self, job_id: str) -> None:
-        """Stop the container: SIGTERM, then SIGKILL after `stop_timeout` seconds."""
+        """Stop the containers: SIGTERM, then SIGKILL after `stop_timeout` seconds."""
         job_dir = self._recorded(job_id)
         if self.status(job_id).state.final:
             return
         (job_dir / CANCEL).write_text(str(time.time()))
-        container = self._container(job_id)
-        if container is not None:
-            container.stop(timeout=self.stop_timeout)
-            container.reload()
+        for container in self._containers(job_dir) or []:
+            with contextlib.suppress(Exception):
+                container.stop(timeout=self.stop_timeout)
         self.status(job_id)
