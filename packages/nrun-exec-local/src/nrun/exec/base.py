@@ -131,6 +131,23 @@ class Executor(abc.ABC):
         if self.retries < 0:
             raise ExecutorError(f"retries must be 0 or more, got {self.retries}")
 
+    def ensure_job_dir(self) -> Path:
+        """The job dir on this machine, made if needed; `ExecutorError` if it can't be written."""
+        if not self.job_dir:
+            raise ExecutorError(
+                f"{type(self).__name__} needs a job_dir (Experiment sets one per task)"
+            )
+        path = Path(self.job_dir).expanduser()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ExecutorError(f"job dir '{path}' cannot be written: {reason}") from None
+        return path.resolve()
+
     def task_command(self, config: str, rendezvous: list[str] | None = None) -> list[str]:
         """The command that runs the task runner on `config`, through torchrun if asked.
 

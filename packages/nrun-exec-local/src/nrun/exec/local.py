@@ -87,20 +87,6 @@ class LocalExecutor(Executor):
             raise ExecutorError(f"cancel_grace must be 0 or more seconds, got {self.cancel_grace}")
 
     # -- launching -----------------------------------------------------------------------------
-    def _job_dir(self) -> Path:
-        if not self.job_dir:
-            raise ExecutorError("LocalExecutor needs a job_dir (Experiment sets one per task)")
-        path = Path(self.job_dir).expanduser()
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            probe = path / ".write-test"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise ExecutorError(f"job dir '{path}' cannot be written: {reason}") from None
-        return path.resolve()
-
     def _workdir(self, job_dir: Path) -> Path:
         if self.packager is not None:
             source = Path(self.workdir or os.getcwd())
@@ -114,7 +100,7 @@ class LocalExecutor(Executor):
     def launch(self, job: Job) -> str:
         """Start the job's supervisor; the job id is its pid."""
         self.validate()
-        job_dir = self._job_dir()
+        job_dir = self.ensure_job_dir()
         for stale in (LAUNCHED, STATE, RESULT, CANCEL, OUTPUT):
             (job_dir / stale).unlink(missing_ok=True)
         workdir = self._workdir(job_dir)

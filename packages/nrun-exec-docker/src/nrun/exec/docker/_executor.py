@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
-import json
 import os
 import secrets
 import shutil
@@ -18,6 +17,7 @@ from typing import Any
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
 from nrun.exec.docker._bundle import bundle_runtime
 from nrun.exec.packaging import extract
+from nrun.exec.store import read_json, write_json
 
 __all__ = ["DockerExecutor"]
 
@@ -36,20 +36,6 @@ def _close_clients() -> None:
     for client in _clients.values():
         client.close()
     _clients.clear()
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -186,7 +172,7 @@ class DockerExecutor(Executor):
                 f"image '{self.container_image}' is not on the Docker daemon; build or load it "
                 "first (nrun never pulls)"
             ) from None
-        job_dir = self._job_dir()
+        job_dir = self.ensure_job_dir()
         for stale in (RESULT, OUTPUT, CANCEL, "container.json"):
             (job_dir / stale).unlink(missing_ok=True)
         task_file = job_dir / ("task" + Path(job.config).suffix)
@@ -277,28 +263,16 @@ class DockerExecutor(Executor):
             reason = exc.explanation or str(exc)
             raise ExecutorError(f"the daemon refused the container: {reason}") from None
         ids = [c.id for c in started]
-        _write_json(
+        write_json(
             job_dir / "container.json",
             {"id": ids[0], "ids": ids, "network": network.id if network else None},
         )
         return str(ids[0][:12])
 
-    def _job_dir(self) -> Path:
-        if not self.job_dir:
-            raise ExecutorError("DockerExecutor needs a job_dir (Experiment sets one per task)")
-        path = Path(self.job_dir).expanduser()
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ExecutorError(
-                f"job dir '{path}' cannot be written: {exc.strerror or exc}"
-            ) from None
-        return path.resolve()
-
     # -- tracking ----------------------------------------------------------------------------
     def _recorded(self, job_id: str) -> Path:
         job_dir = Path(self.job_dir).expanduser()
-        known = _read_json(job_dir / "container.json")
+        known = read_json(job_dir / "container.json")
         if known is None or not str(known.get("id", "")).startswith(job_id) or not job_id:
             raise UnknownJobError(f"no Docker job {job_id!r} in '{job_dir}'")
         return job_dir
@@ -307,7 +281,7 @@ class DockerExecutor(Executor):
         """The job's containers, node 0 first; None when any of them is gone."""
         from docker.errors import NotFound
 
-        known = _read_json(job_dir / "container.json") or {}
+        known = read_json(job_dir / "container.json") or {}
         client = self._client()
         try:
             return [client.containers.get(cid) for cid in known.get("ids", [known.get("id")])]
@@ -317,7 +291,7 @@ class DockerExecutor(Executor):
     def status(self, job_id: str) -> JobStatus:
         """From the containers' states and exit codes (or the result kept after removal)."""
         job_dir = self._recorded(job_id)
-        result = _read_json(job_dir / RESULT)
+        result = read_json(job_dir / RESULT)
         if result is not None:
             return JobStatus(JobState(result["state"]), result.get("exit_code"), result["reason"])
         containers = self._containers(job_dir)
@@ -367,7 +341,7 @@ class DockerExecutor(Executor):
         except NotFound:  # another process finished it first
             return
         (job_dir / OUTPUT).write_text(output)
-        _write_json(
+        write_json(
             job_dir / RESULT,
             {"state": status.state.value, "exit_code": status.exit_code, "reason": status.reason},
         )
@@ -375,7 +349,7 @@ class DockerExecutor(Executor):
             for container in containers:
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
-            network = (_read_json(job_dir / "container.json") or {}).get("network")
+            network = (read_json(job_dir / "container.json") or {}).get("network")
             if network:
                 with contextlib.suppress(Exception):
                     self._client().networks.get(network).remove()
