@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import dataclasses
+import enum
 import operator
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -78,8 +79,6 @@ def _text_like(tp: Any) -> bool:
         return True
     if typing.get_origin(tp) is typing.Literal:
         return True
-    import enum
-
     return isinstance(tp, type) and issubclass(tp, enum.Enum)
 
 

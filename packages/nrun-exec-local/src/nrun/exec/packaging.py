@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import os
 import subprocess
@@ -22,12 +23,12 @@ class PackagingError(ExecutorError):
 
 
 @dataclasses.dataclass(kw_only=True)
-class Packager:
+class Packager(abc.ABC):
     """Base of packagers: `package(source, job_dir)` writes `job_dir/code.tar.gz`."""
 
+    @abc.abstractmethod
     def package(self, source: Path, job_dir: Path) -> Path:
         """Write the archive of `source` into `job_dir` and return its path."""
-        raise NotImplementedError
 
 
 def _atomic_archive(job_dir: Path, write: Callable[[Path], object]) -> Path:
