@@ -296,6 +296,10 @@ class DockerExecutor(Executor):
             return JobStatus(JobState(result["state"]), result.get("exit_code"), result["reason"])
         containers = self._containers(job_dir)
         if containers is None:
+            result = read_json(job_dir / RESULT)  # another process may have just finished it
+            if result is not None:
+                state = JobState(result["state"])
+                return JobStatus(state, result.get("exit_code"), result["reason"])
             return JobStatus(JobState.FAILED, reason="a container disappeared without a result")
         states = [c.attrs.get("State", {}) for c in containers]
         if all(state.get("Status") == "created" for state in states):
@@ -334,11 +338,11 @@ class DockerExecutor(Executor):
 
     def _finish(self, containers: list[Any], job_dir: Path, status: JobStatus) -> None:
         """Keep the outcome and the output in the job dir, then remove the containers."""
-        from docker.errors import NotFound
+        from docker.errors import APIError
 
         try:
             output = self._output(containers)
-        except NotFound:  # another process finished it first
+        except APIError:  # gone or being removed: another process kept the outcome first
             return
         (job_dir / OUTPUT).write_text(output)
         write_json(
@@ -364,7 +368,14 @@ class DockerExecutor(Executor):
                 yield from path.read_text(errors="replace").splitlines()
             return
         if not follow:
-            yield from self._output(containers).splitlines()
+            from docker.errors import APIError
+
+            try:
+                text = self._output(containers)
+            except APIError:  # removed meanwhile by the process that kept its output
+                path = job_dir / OUTPUT
+                text = path.read_text(errors="replace") if path.exists() else ""
+            yield from text.splitlines()
             return
         container = containers[0]  # following: node 0, where rank 0 prints
         buffer = b""
