@@ -277,7 +277,29 @@ def test_two_nodes_as_two_containers_all_reduce_over_a_private_network(tmp_path:
     assert any(line.startswith("[node 1]") and "rank 1 of 2" in line for line in log)
     client = docker.from_env()
     try:  # the containers and their private network are gone
-        assert client.containers.list(all=True, filters={"label": "nrun.task=probe"}) == []
-        assert client.networks.list(filters={"label": "nrun.task=probe"}) == []
+        mine = {"label": f"nrun.job_dir={job_dir.resolve()}"}
+        assert client.containers.list(all=True, filters=mine) == []
+        assert client.networks.list(filters=mine) == []
     finally:
         client.close()
+
+
+@pytest.mark.usefixtures("daemon")
+def test_two_ranks_in_one_container_through_torchrun(tmp_path: Path) -> None:
+    if not (TORCH / "torch").is_dir():
+        pytest.skip(f"torch for the containers is missing at {TORCH}: run docker-up.sh")
+    executor = executor_at(
+        tmp_path,
+        workdir=str(with_jobs(tmp_path)),
+        launcher="torchrun",
+        ntasks_per_node=2,
+        volumes=[f"{TORCH}:/opt/torch:ro"],
+        # no network but loopback: gloo must be told to use it
+        env_vars={"PYTHONPATH": "/opt/torch", "GLOO_SOCKET_IFNAME": "lo"},
+    )
+    job_id = launch(executor, "dockjobs.allreduce", out="/nrun/job")
+    status = wait_final(executor, job_id, 90)
+    assert status.state == JobState.SUCCEEDED, list(executor.logs(job_id))
+    seen = [json.loads((Path(executor.job_dir) / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [s["sum"] for s in seen] == [3.0, 3.0]
+    assert seen[0]["host"] == seen[1]["host"]  # one container

@@ -248,9 +248,16 @@ class DockerExecutor(Executor):
                     else None
                 )
                 command = self.task_command(config, rendezvous)
+                # without a network the container's own name resolves nowhere, and torchrun
+                # rendezvous at the hostname: there, `localhost` is the name that works
+                hostname = "localhost" if net == "none" else name
                 started.append(
                     client.containers.run(
-                        self.container_image, command=command, name=name, hostname=name, **kwargs
+                        self.container_image,
+                        command=command,
+                        name=name,
+                        hostname=hostname,
+                        **kwargs,
                     )
                 )
         except APIError as exc:
