@@ -435,18 +435,35 @@ class Experiment:
         yield from task.executor.logs(task.job_id, follow=True)
 
     def cancel(self, task: str | None = None) -> None:
-        """Cancel one task (or every unfinished one); tasks not launched yet never will be."""
+        """Cancel one task (or every unfinished one); tasks not launched yet never will be.
+
+        Unlaunched tasks are marked first, so nothing starts meanwhile; running jobs are then
+        stopped together, so their grace periods overlap instead of adding up.
+        """
         names = [task] if task is not None else self.tasks
-        for name in names:
-            record = self._task(name)
-            status = record.refresh()
-            if status.state.final:
+        live = []
+        for record in [self._task(name) for name in names]:
+            if record.refresh().state.final:
                 continue
+            if record.job_id is None:
+                record_status(record.dir, JobStatus(JobState.CANCELLED, reason="cancelled"))
+            else:
+                live.append(record)
+
+        def stop(record: _Task) -> None:
             job_id = record.job_id
-            if job_id is not None:
-                record.executor.cancel(job_id)
-                record_status(record.dir, record.executor.status(job_id))
+            assert job_id is not None
+            record.executor.cancel(job_id)
+            record_status(record.dir, record.executor.status(job_id))
             record_status(record.dir, JobStatus(JobState.CANCELLED, reason="cancelled"))
+
+        if len(live) == 1:
+            stop(live[0])
+        elif live:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(8, len(live))) as pool:
+                list(pool.map(stop, live))
 
     def show(self, console: Any = None) -> None:
         """Print the tasks as a table: state, job id, executor, times, exit code."""
