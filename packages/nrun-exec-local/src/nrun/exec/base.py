@@ -7,7 +7,7 @@ import dataclasses
 import enum
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -96,6 +96,8 @@ class Executor(abc.ABC):
     """The name it is registered under in the `nrun.executors` entry points."""
     supports_dependencies: ClassVar[bool] = False
     """Whether `launch` takes jobs whose dependencies have not finished (the backend holds them)."""
+    poll_interval: ClassVar[float] = 0.05
+    """Seconds between status checks while following a job (a cluster wants fewer)."""
 
     @abc.abstractmethod
     def launch(self, job: Job) -> str:
@@ -104,6 +106,23 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def status(self, job_id: str) -> JobStatus:
         """The current status of a job launched by an executor configured like this one."""
+
+    @classmethod
+    def batch_status(cls, jobs: Sequence[tuple[Executor, str]]) -> list[JobStatus]:
+        """The statuses of many `(executor, job id)` pairs, in order, as a monitor wants them.
+
+        Errors become statuses: an unknown job is FAILED ("lost track"), a backend that does
+        not answer UNKNOWN. Backends that can ask about many jobs at once override this.
+        """
+        results = []
+        for executor, job_id in jobs:
+            try:
+                results.append(executor.status(job_id))
+            except UnknownJobError as exc:
+                results.append(JobStatus(JobState.FAILED, reason=f"lost track of the job: {exc}"))
+            except ExecutorError as exc:
+                results.append(JobStatus(JobState.UNKNOWN, reason=str(exc)))
+        return results
 
     @abc.abstractmethod
     def logs(self, job_id: str, follow: bool = False) -> Iterator[str]:

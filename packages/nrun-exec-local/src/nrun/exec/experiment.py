@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nrun.exec._supervisor import Background, process_alive, start_time
-from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
+from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus
 from nrun.exec.plugins import ExperimentPlugin
 from nrun.exec.store import (
     ExperimentError,
@@ -86,22 +86,42 @@ class _Task:
             self._final = status
         return status
 
-    def refresh(self) -> JobStatus:
-        """Ask the executor (when the job is live) and record what it says, if it changed."""
+    @property
+    def live(self) -> bool:
+        """Launched and not known to have finished: worth asking its executor about."""
+        return self.job_id is not None and not self.recorded().state.final
+
+    def refresh(self, live: JobStatus | None = None) -> JobStatus:
+        """Record the executor's view of a live job (`live`, or asked now), if it changed."""
         recorded = self.recorded()
         job_id = self._job_id
         if recorded.state.final or job_id is None:
             return recorded
-        try:
-            live = self.executor.status(job_id)
-        except UnknownJobError as exc:  # its records are gone: it can never be followed again
-            live = JobStatus(JobState.FAILED, reason=f"lost track of the job: {exc}")
-        except ExecutorError as exc:  # e.g. a cluster that does not answer: try again later
-            live = JobStatus(JobState.UNKNOWN, reason=str(exc))
+        if live is None:
+            live = type(self.executor).batch_status([(self.executor, job_id)])[0]
         if live == recorded:
             return recorded
         record_status(self.dir, live)
         return self.recorded()
+
+
+def _refresh_all(tasks: Sequence[_Task]) -> dict[str, JobStatus]:
+    """Every task's status, asking each kind of executor once about all its live jobs."""
+    groups: dict[type[Executor], list[_Task]] = {}
+    for task in tasks:
+        if task.live:
+            groups.setdefault(type(task.executor), []).append(task)
+    for kind, members in groups.items():
+        found = kind.batch_status([(t.executor, t.job_id or "") for t in members])
+        for task, status in zip(members, found, strict=False):
+            task.refresh(status)
+    return {task.name: task.recorded() for task in tasks}
+
+
+def _poll_interval(tasks: Sequence[_Task]) -> float:
+    """How long to wait between checks: the shortest interval of the executors still busy."""
+    busy = [t.executor.poll_interval for t in tasks if not t.recorded().state.final]
+    return min(busy, default=_POLL)
 
 
 class Experiment:
@@ -305,7 +325,7 @@ class Experiment:
         tails: list[threading.Thread] = []
         try:
             while True:
-                statuses = {name: task.refresh() for name, task in self._tasks.items()}
+                statuses = _refresh_all(list(self._tasks.values()))
                 running = [
                     n for n, s in statuses.items() if self._tasks[n].job_id and not s.state.final
                 ]
@@ -340,7 +360,7 @@ class Experiment:
                         running.append(name)
                         if tail_logs and task.job_id:
                             tails.append(_tail(task))
-                time.sleep(_POLL)
+                time.sleep(_poll_interval(list(self._tasks.values())))
         except KeyboardInterrupt:
             self.cancel()
             raise
@@ -383,7 +403,7 @@ class Experiment:
 
     def statuses(self) -> dict[str, JobStatus]:
         """Each task's status (state, exit code, reason), asking the executors about live jobs."""
-        statuses = {name: task.refresh() for name, task in self._tasks.items()}
+        statuses = _refresh_all(list(self._tasks.values()))
         launched = self._meta().get("launched")
         if launched and not self._orchestrator_alive() and self._meta().get("orchestrator"):
             for name, status in statuses.items():
@@ -414,7 +434,7 @@ class Experiment:
                 return states
             if deadline is not None and time.monotonic() > deadline:
                 return states
-            time.sleep(_POLL)
+            time.sleep(_poll_interval(list(self._tasks.values())))
 
     def logs(self, task: str, *, follow: bool = False) -> Any:
         """The task's output: all of it as text, or (with `follow`) an iterator of lines."""
@@ -431,7 +451,7 @@ class Experiment:
         while task.job_id is None:
             if task.refresh().state.final:
                 return
-            time.sleep(_POLL)
+            time.sleep(task.executor.poll_interval)
         yield from task.executor.logs(task.job_id, follow=True)
 
     def cancel(self, task: str | None = None) -> None:

@@ -5,7 +5,6 @@ docker SDK, with the job dir mounted, labels that tie the container to its exper
 and the pure-Python part of nrun shipped beside the code, so the image only needs `python3`.
 """
 
-from nrun.exec.docker._bundle import bundle_runtime
 from nrun.exec.docker._executor import DockerExecutor
 
-__all__ = ["DockerExecutor", "bundle_runtime"]
+__all__ = ["DockerExecutor"]

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
-from nrun.exec.docker._bundle import bundle_runtime
 from nrun.exec.packaging import extract
+from nrun.exec.runtime import bundle_runtime
 from nrun.exec.store import read_json, write_json
 
 __all__ = ["DockerExecutor"]

@@ -1,0 +1,164 @@
+"""Job states from `squeue` (live jobs) and `sacct` (finished ones), for many jobs per call."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+
+from nrun.exec.base import JobState, JobStatus
+
+__all__ = ["QUERY_SEPARATOR", "Row", "parse_rows", "query_command", "summarize"]
+
+QUERY_SEPARATOR = "--nrun-sacct--"
+_ELEMENT = re.compile(r"(\d+)(?:_(\d+|\[[^\]]*\])|\+(\d+))?")
+
+_LIVE = {
+    "PENDING": JobState.PENDING,
+    "CONFIGURING": JobState.PENDING,
+    "REQUEUED": JobState.PENDING,
+    "REQUEUE_HOLD": JobState.PENDING,
+    "REQUEUE_FED": JobState.PENDING,
+    "RESV_DEL_HOLD": JobState.PENDING,
+    "RUNNING": JobState.RUNNING,
+    "COMPLETING": JobState.RUNNING,
+    "SUSPENDED": JobState.RUNNING,
+    "STOPPED": JobState.RUNNING,
+    "SIGNALING": JobState.RUNNING,
+    "STAGE_OUT": JobState.RUNNING,
+    "RESIZING": JobState.RUNNING,
+}
+_FINAL = {
+    "COMPLETED": JobState.SUCCEEDED,
+    "CANCELLED": JobState.CANCELLED,
+    "FAILED": JobState.FAILED,
+    "TIMEOUT": JobState.FAILED,
+    "OUT_OF_MEMORY": JobState.FAILED,
+    "NODE_FAIL": JobState.FAILED,
+    "PREEMPTED": JobState.FAILED,
+    "BOOT_FAIL": JobState.FAILED,
+    "DEADLINE": JobState.FAILED,
+    "REVOKED": JobState.CANCELLED,
+    "SPECIAL_EXIT": JobState.FAILED,
+}
+_REASONS = {
+    "TIMEOUT": "reached its time limit",
+    "OUT_OF_MEMORY": "ran out of memory",
+    "NODE_FAIL": "a node failed",
+    "PREEMPTED": "preempted",
+    "BOOT_FAIL": "a node failed to boot",
+    "DEADLINE": "reached its deadline",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One line of squeue or sacct: a job, an array element or a hetjob component."""
+
+    job: str
+    element: str
+    """The array index (`3`, or `[4-9]` for elements not started), `+N` of a hetjob, or ``."""
+    state: str
+    reason: str = ""
+    exit_code: str = ""
+    live: bool = True
+
+
+def query_command(job_ids: Sequence[str]) -> str:
+    """One shell command asking squeue about live jobs, then sacct about all of them."""
+    jobs = shlex.quote(",".join(job_ids))
+    return (
+        f"squeue --noheader --array --jobs={jobs} --format='%i|%T|%r' 2>/dev/null; "
+        f"echo {QUERY_SEPARATOR}; "
+        f"sacct --noheader --parsable2 --allocations --jobs={jobs} "
+        "--format=JobID,State,ExitCode,Reason"
+    )
+
+
+def parse_rows(text: str, live: bool) -> list[Row]:
+    """Rows of `squeue --format='%i|%T|%r'` (live) or `sacct --parsable2` output."""
+    rows = []
+    for line in text.splitlines():
+        fields = line.strip().split("|")
+        if len(fields) < 3:
+            continue
+        match = _ELEMENT.fullmatch(fields[0])
+        if not match:
+            continue
+        job, index, component = match.groups()
+        element = index or (f"+{component}" if component is not None else "")
+        if live:
+            rows.append(Row(job, element, fields[1].split()[0], fields[2]))
+        else:
+            reason = fields[3] if len(fields) > 3 else ""
+            rows.append(Row(job, element, fields[1].split()[0], reason, fields[2], live=False))
+    return rows
+
+
+def _exit_code(text: str) -> tuple[int | None, int]:
+    """`3:0` → (3, 0); `0:9` (killed by signal 9) → (137, 9)."""
+    code, _, signal = text.partition(":")
+    if not code.isdigit():
+        return None, 0
+    sig = int(signal) if signal.isdigit() else 0
+    return (128 + sig if sig and not int(code) else int(code)), sig
+
+
+def _final(row: Row) -> JobStatus:
+    state = _FINAL.get(row.state, JobState.FAILED)
+    code, signal = _exit_code(row.exit_code)
+    if state == JobState.SUCCEEDED:
+        return JobStatus(state, code)
+    if state == JobState.CANCELLED:
+        return JobStatus(state, code, "cancelled")
+    if row.state in _REASONS:
+        reason = f"{row.state}: {_REASONS[row.state]}"
+    elif signal:
+        reason = f"killed by signal {signal}"
+    elif row.state == "FAILED":
+        reason = f"exit code {code}"
+    else:
+        reason = row.state
+    return JobStatus(state, code, reason)
+
+
+def summarize(job_id: str, rows: Iterable[Row], expected: Sequence[str] = ()) -> JobStatus | None:
+    """The status of one job from its rows; None when neither squeue nor sacct knows it yet.
+
+    For an array, `expected` lists the element indices: it is final once all of them are, and
+    FAILED if any element failed (the first one is named).
+    """
+    mine = [row for row in rows if row.job == job_id]
+    live = [row for row in mine if row.live]
+    if live:
+        states = {_LIVE.get(row.state, JobState.RUNNING) for row in live}
+        if JobState.RUNNING in states:
+            return JobStatus(JobState.RUNNING)
+        reasons = {row.reason for row in live if row.reason and row.reason != "None"}
+        return JobStatus(JobState.PENDING, reason=", ".join(sorted(reasons)))
+    done = {row.element: row for row in mine if not row.live}
+    if not done:
+        return None
+    if any(element.startswith("[") for element in done):
+        return JobStatus(JobState.PENDING)  # elements not started yet
+    if any(row.state in _LIVE for row in done.values()):
+        running = any(
+            _LIVE[row.state] == JobState.RUNNING for row in done.values() if row.state in _LIVE
+        )
+        return JobStatus(JobState.RUNNING if running else JobState.PENDING)
+    if expected and set(expected) - set(done):
+        return JobStatus(JobState.RUNNING)  # accounting lags behind the last elements
+    finals = {element: _final(row) for element, row in sorted(done.items(), key=_order)}
+    if len(finals) == 1 or not expected:
+        return next(iter(finals.values()))
+    for wanted in (JobState.FAILED, JobState.CANCELLED):
+        for element, status in finals.items():
+            if status.state == wanted:
+                return JobStatus(wanted, status.exit_code, f"element {element}: {status.reason}")
+    return JobStatus(JobState.SUCCEEDED, 0)
+
+
+def _order(item: tuple[str, Row]) -> tuple[int, str]:
+    element = item[0].lstrip("+")
+    return (int(element) if element.isdigit() else -1, item[0])
