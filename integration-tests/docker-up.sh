@@ -38,32 +38,11 @@ exec 9>"$STATE/lock"
 flock 9  # one docker-up/docker-down at a time
 
 # ---------------------------------------------------------------- packages
-pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-
-missing=()
-pkg_installed docker.io || missing+=(docker.io)
-pkg_installed debootstrap || missing+=(debootstrap)
-if ((${#missing[@]})); then
-    t_apt=$(date +%s%N)
-    log "installing ${missing[*]}"
-    # Keep the package's init script from starting a default dockerd (bridge + iptables).
-    made_policy=
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        made_policy=1
-    fi
-    apt_install() {
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-    }
-    if ! apt_install >"$STATE/apt.log" 2>&1; then
-        log "apt-get install failed; running apt-get update and retrying"
-        apt-get update -q >>"$STATE/apt.log" 2>&1 || { tail -n 20 "$STATE/apt.log" >&2; die "apt-get update failed"; }
-        apt_install >>"$STATE/apt.log" 2>&1 || { tail -n 20 "$STATE/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
-    fi
-    [[ -n $made_policy ]] && rm -f /usr/sbin/policy-rc.d
-    log "installed ${missing[*]} in $(elapsed "$t_apt") s"
-fi
+# apt-install.sh keeps the package's init script from starting a default dockerd (bridge +
+# iptables) and serializes with the other *-up.sh scripts running in parallel.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+NRUN_IT_DIR=$NRUN_IT_DIR "$here/apt-install.sh" "$STATE/apt.log" docker.io debootstrap 9>&- ||
+    die "could not install docker.io debootstrap"
 
 # Debian's client, which matches the 20.10 daemon (an unrelated docker CLI may be earlier in
 # PATH), always pointed at the socket this script manages, whatever DOCKER_HOST says.

@@ -56,7 +56,7 @@ stop() {
 if comm_is "$(cat "$PIDS/slurmctld.pid" 2>/dev/null || true)" slurmctld; then
     jobs=$(timeout 10 squeue -h -o %A 2>/dev/null || true)
     if [[ -n $jobs ]]; then
-        log "cancelling jobs: $(echo $jobs)"
+        log "cancelling jobs: $(tr '\n' ' ' <<<"$jobs")"
         # shellcheck disable=SC2086
         timeout 10 scancel $jobs 2>/dev/null || true
         for ((i = 0; i < 150; i++)); do

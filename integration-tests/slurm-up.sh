@@ -23,6 +23,10 @@
 #   NRUN_IT_SLURM_CLUSTER       cluster name (default nrunit)
 #   NRUN_IT_SLURMCTLD_PORT, NRUN_IT_SLURMDBD_PORT, NRUN_IT_SLURMD_PORT1/2
 #                               (defaults 16817, 16819, 17001, 17002)
+#   NRUN_IT_SSH_USER            the ssh test user (default nrun, as in sshd-up.sh): created here
+#                               too if missing (useradd, home /home/USER) and given an
+#                               accounting association (account root), so the jobs it submits
+#                               over ssh are accounted whichever of slurm-up/sshd-up runs first
 #
 # slurm-down.sh stops, in reverse order, exactly the daemons this script started (by pid).
 set -euo pipefail
@@ -42,6 +46,7 @@ CTLD_PORT=${NRUN_IT_SLURMCTLD_PORT:-16817}
 DBD_PORT=${NRUN_IT_SLURMDBD_PORT:-16819}
 NODE_PORTS=("${NRUN_IT_SLURMD_PORT1:-17001}" "${NRUN_IT_SLURMD_PORT2:-17002}")
 NODES=(node1 node2)
+TEST_USER=${NRUN_IT_SSH_USER:-nrun}
 HOST=$(hostname -s)
 
 ETC=$STATE/etc
@@ -64,30 +69,9 @@ exec 9>"$STATE/lock"
 flock 9  # one slurm-up/slurm-down at a time
 
 # ---------------------------------------------------------------- packages
-pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-missing=()
-for p in slurm-wlm munge slurmdbd mariadb-server; do pkg_installed "$p" || missing+=("$p"); done
-if ((${#missing[@]})); then
-    t_apt=$(date +%s%N)
-    log "installing ${missing[*]}"
-    # Keep the packages' init scripts from starting default daemons.
-    made_policy=
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        made_policy=1
-    fi
-    apt_install() {
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-    }
-    if ! apt_install >"$STATE/apt.log" 2>&1; then
-        log "apt-get install failed; running apt-get update and retrying"
-        apt-get update -q >>"$STATE/apt.log" 2>&1 || { tail -n 20 "$STATE/apt.log" >&2; die "apt-get update failed"; }
-        apt_install >>"$STATE/apt.log" 2>&1 || { tail -n 20 "$STATE/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
-    fi
-    [[ -n $made_policy ]] && rm -f /usr/sbin/policy-rc.d
-    log "installed ${missing[*]} in $(elapsed "$t_apt") s"
-fi
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+NRUN_IT_DIR=$NRUN_IT_DIR "$here/apt-install.sh" "$STATE/apt.log" slurm-wlm munge slurmdbd mariadb-server 9>&- ||
+    die "could not install the Slurm packages"
 
 # ---------------------------------------------------------------- helpers
 # comm_is PID COMM: PID is a live (not zombie) process named COMM. A daemon that exited stays a
@@ -128,7 +112,14 @@ spawn() {
     echo $! >"$PIDS/$name.pid"
     echo $!
 }
-port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+# port_busy PORT: something listens on TCP PORT (any address). From /proc: `ss` (iproute2) is
+# not on a minimal image.
+port_busy() {
+    local hex
+    hex=$(printf ':%04X' "$1")
+    awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p {found = 1} END {exit !found}' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 
 summary=()
 
@@ -292,6 +283,19 @@ else
 fi
 if ! sacctmgr -n -P list cluster format=cluster | grep -qx "$CLUSTER"; then
     sacctmgr -i add cluster "$CLUSTER" >/dev/null
+fi
+
+# ---------------------------------------------------------------- test user
+# The ssh test user (sshd-up.sh) submits jobs too. Both scripts create it if missing, so the
+# order does not matter (they may run at the same time: a useradd that loses the race is fine).
+if ! id "$TEST_USER" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash "$TEST_USER" 2>/dev/null || id "$TEST_USER" >/dev/null 2>&1 ||
+        die "could not create user $TEST_USER"
+    log "created user $TEST_USER"
+fi
+if [[ -z $(sacctmgr -n -P list assoc cluster="$CLUSTER" user="$TEST_USER" format=user) ]]; then
+    sacctmgr -i add user "$TEST_USER" account=root cluster="$CLUSTER" >/dev/null
+    summary+=("association $TEST_USER/root added")
 fi
 
 # ---------------------------------------------------------------- slurmctld

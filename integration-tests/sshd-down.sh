@@ -31,9 +31,17 @@ if ! is_ours "$pid"; then
 fi
 t0=$(date +%s%N)
 # Open sessions are per-connection sshd processes whose parent is the listener.
-children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+# From /proc: `ps` (procps) is not on a minimal image. Field 4 of stat is the parent pid; the
+# comm before it is in parentheses and may hold spaces, so cut after the last ')'.
+children=$(for f in /proc/[0-9]*/stat; do
+    { read -r line <"$f"; } 2>/dev/null || continue
+    read -r _state ppid _ <<<"${line##*) }"
+    if [[ $ppid == "$pid" ]]; then d=${f%/stat}; echo "${d#/proc/}"; fi
+done)
 kill -TERM "$pid" 2>/dev/null || true
-for c in $children; do [[ $(cat "/proc/$c/comm" 2>/dev/null) == sshd ]] && kill -TERM "$c" 2>/dev/null || true; done
+for c in $children; do
+    if [[ $(cat "/proc/$c/comm" 2>/dev/null) == sshd ]]; then kill -TERM "$c" 2>/dev/null || true; fi
+done
 for ((i = 0; i < KILL_AFTER * 10; i++)); do
     is_ours "$pid" || break
     sleep 0.1

@@ -45,32 +45,21 @@ chmod 700 "$STATE"
 exec 9>"$STATE/lock"
 flock 9
 
-# ---------------------------------------------------------------- package
-pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-if ! pkg_installed openssh-server; then
-    t_apt=$(date +%s%N)
-    log "installing openssh-server"
-    made_policy=
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        made_policy=1
-    fi
-    apt_install() {
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server openssh-client
-    }
-    if ! apt_install >"$STATE/apt.log" 2>&1; then
-        log "apt-get install failed; running apt-get update and retrying"
-        apt-get update -q >>"$STATE/apt.log" 2>&1 || { tail -n 20 "$STATE/apt.log" >&2; die "apt-get update failed"; }
-        apt_install >>"$STATE/apt.log" 2>&1 || { tail -n 20 "$STATE/apt.log" >&2; die "apt-get install openssh-server failed"; }
-    fi
-    [[ -n $made_policy ]] && rm -f /usr/sbin/policy-rc.d
-    log "installed openssh-server in $(elapsed "$t_apt") s"
-fi
+# ---------------------------------------------------------------- packages
+# python3: the tests run /usr/bin/python3 as the test user over ssh (a CI image may only have a
+# Python under /usr/local or pyenv).
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+pkgs=(openssh-server openssh-client)
+[[ -x /usr/bin/python3 ]] || pkgs+=(python3)
+NRUN_IT_DIR=$NRUN_IT_DIR "$here/apt-install.sh" "$STATE/apt.log" "${pkgs[@]}" 9>&- ||
+    die "could not install ${pkgs[*]}"
 
 # ---------------------------------------------------------------- user and keys
+# slurm-up.sh creates the same user if it runs first (and gives it a Slurm association); they
+# may run at the same time, so a useradd that loses the race is fine.
 if ! id "$USER_" >/dev/null 2>&1; then
-    useradd --create-home --shell /bin/bash "$USER_"
+    useradd --create-home --shell /bin/bash "$USER_" 2>/dev/null || id "$USER_" >/dev/null 2>&1 ||
+        die "could not create user $USER_"
     log "created user $USER_"
 fi
 # useradd leaves the account locked ('!'); with UsePAM no sshd then refuses even key logins.
@@ -132,6 +121,14 @@ chmod 755 /run/sshd
 /usr/sbin/sshd -t -f "$CONFIG" || die "sshd -t rejects $CONFIG"
 
 # ---------------------------------------------------------------- daemon
+# port_busy PORT: something listens on TCP PORT (any address). From /proc: `ss` (iproute2) is
+# not on a minimal image.
+port_busy() {
+    local hex
+    hex=$(printf ':%04X' "$1")
+    awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p {found = 1} END {exit !found}' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 is_ours() { [[ -n ${1:-} && $(cat "/proc/$1/comm" 2>/dev/null) == sshd ]] &&
     tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "-f $CONFIG"; }
 login_ok() {
@@ -146,7 +143,7 @@ if is_ours "$pid"; then
     how="ours, already running, pid $pid"
 else
     rm -f "$PIDFILE"
-    ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . && die "port $PORT is taken by a process we did not start"
+    port_busy "$PORT" && die "port $PORT is taken by a process we did not start"
     t=$(date +%s%N)
     echo "=== $(date -Is) starting sshd" >>"$LOGFILE"
     # sshd daemonizes itself and writes PidFile; -E sends its log to our file.

@@ -10,6 +10,10 @@ from nrun.exec.slurm._sbatch import ResourceGroup, ScriptPaths, render_sbatch
 from nrun.exec.slurm._ssh import SSHTunnel
 from nrun.exec.slurm._tunnel import CommandResult, LocalTunnel, Tunnel, TunnelError, TunnelStats
 
+# exported configs name the public path (`nrun.exec.slurm.SlurmExecutor`), not the private module
+for _cls in (SlurmExecutor, ResourceGroup, SSHTunnel, LocalTunnel):
+    _cls.__module__ = __name__
+
 __all__ = [
     "CommandResult",
     "LocalTunnel",

@@ -22,13 +22,22 @@ from nrun.exec.slurm._sbatch import (
     check_fields,
     render_sbatch,
 )
-from nrun.exec.slurm._status import QUERY_SEPARATOR, Row, parse_rows, query_command, summarize
+from nrun.exec.slurm._status import (
+    QUERY_SEPARATOR,
+    Row,
+    parse_rows,
+    query_command,
+    summarize,
+)
 from nrun.exec.slurm._tunnel import LocalTunnel, Tunnel, TunnelError
 from nrun.exec.store import nrun_home, read_json, write_json
 
 __all__ = ["SlurmExecutor"]
 
 RECORD = "slurm.json"
+CANCELLED = "cancelled"
+"""A file in the local job dir: this job was cancelled by us, not by Slurm."""
+DEPENDENCY_FAILED = "a dependency failed (never satisfied)"
 SCRIPT = "job.sbatch"
 _ready_runtimes: set[tuple[str, str]] = set()
 """(tunnel key, runtime folder) pairs this process has checked or unpacked."""
@@ -164,8 +173,14 @@ class SlurmExecutor(Executor):
                 f"array={self.array!r}: a sweep makes its own array; only a limit like '%10' "
                 "may be given"
             )
+        if self.array and not sweep and self.array.startswith("%"):
+            raise ExecutorError(
+                f"array={self.array!r} is only a limit: give the indices too "
+                f"(e.g. '0-3{self.array}'), or launch a sweep with launch_array"
+            )
         local = self.ensure_job_dir()
-        (local / RECORD).unlink(missing_ok=True)
+        for stale in (RECORD, CANCELLED):
+            (local / stale).unlink(missing_ok=True)
         remote = self._remote_dir(local, job)
         staged: dict[str, Path] = {}
         if sweep:
@@ -202,6 +217,8 @@ class SlurmExecutor(Executor):
             env=env,
             sweep=len(configs) if sweep else None,
         )
+        # the script holds env_vars, which may be secrets: only the owner reads it
+        (local / SCRIPT).touch(mode=0o600)
         (local / SCRIPT).write_text(script)
         staged[SCRIPT] = local / SCRIPT
         job_id = self._send_and_submit(local, remote, staged, code is not None)
@@ -214,6 +231,7 @@ class SlurmExecutor(Executor):
                 "tunnel": self.tunnel.key,
                 "remote_dir": remote,
                 "array": [str(i) for i in indices],
+                "dependencies": list(job.dependencies),
                 "submitted": time.time(),
             },
         )
@@ -224,7 +242,7 @@ class SlurmExecutor(Executor):
     ) -> str:
         """One copy (a tar of the job's files) and one command: unpack, `sbatch --parsable`."""
         q = shlex.quote
-        steps = []
+        steps = ["umask 077"]  # the job's files may hold secrets (env_vars)
         if remote != str(local):
             _, base = self._roots()
             with tempfile.TemporaryDirectory(prefix="nrun-slurm-") as tmp:
@@ -285,21 +303,27 @@ class SlurmExecutor(Executor):
             for i, status in zip(indices, statuses, strict=False):
                 executor = jobs[i][0]
                 assert isinstance(executor, SlurmExecutor)
-                results[i] = executor._settle(jobs[i][1], status)
+                results[i] = executor._settle(jobs[i][1], status, records[i])
         return [status or JobStatus(JobState.UNKNOWN) for status in results]
 
     def status(self, job_id: str) -> JobStatus:
         """From squeue while the job is queued or running, from sacct once it has ended."""
         record = self._record(job_id)
-        return self._settle(job_id, _query(self.tunnel, [(job_id, record)])[0])
+        return self._settle(job_id, _query(self.tunnel, [(job_id, record)])[0], record)
 
-    def _settle(self, job_id: str, status: JobStatus) -> JobStatus:
-        """Cancel a job whose dependency can never be satisfied (Slurm would hold it forever)."""
+    def _settle(self, job_id: str, status: JobStatus, record: dict[str, Any]) -> JobStatus:
+        """Name a failed dependency as the reason, and cancel what Slurm would hold forever."""
         if status.state == JobState.PENDING and "DependencyNeverSatisfied" in status.reason:
             self.tunnel.run(f"scancel {shlex.quote(job_id)}")
-            return JobStatus(JobState.CANCELLED, reason="a dependency failed (never satisfied)")
-        if status.state == JobState.CANCELLED and "DependencyNeverSatisfied" in status.reason:
-            return JobStatus(JobState.CANCELLED, reason="a dependency failed (never satisfied)")
+            return JobStatus(JobState.CANCELLED, reason=DEPENDENCY_FAILED)
+        if status.state != JobState.CANCELLED:
+            return status
+        waited = [d for d in record.get("dependencies", []) if d.isdigit()]
+        if waited and not (Path(self.job_dir).expanduser() / CANCELLED).exists():
+            # cancelled by Slurm (--kill-on-invalid-dep) or by hand: its dependencies tell which
+            found = _query(self.tunnel, [(d, {}) for d in waited])
+            if any(f.state in (JobState.FAILED, JobState.CANCELLED) for f in found):
+                return JobStatus(JobState.CANCELLED, status.exit_code, DEPENDENCY_FAILED)
         return status
 
     def _output_files(self, record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -337,6 +361,7 @@ class SlurmExecutor(Executor):
         record = self._record(job_id)
         if self.status(job_id).state.final:
             return
+        (Path(self.job_dir).expanduser() / CANCELLED).write_text(str(time.time()))
         done = self.tunnel.run(f"scancel {shlex.quote(str(record['job_id']))}")
         if done.returncode != 0 and not self.status(job_id).state.final:
             raise ExecutorError(f"scancel failed: {done.first_error()}")

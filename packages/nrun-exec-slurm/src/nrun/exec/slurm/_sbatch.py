@@ -25,6 +25,8 @@ _UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
 _TIME = re.compile(r"\d+(-\d+(:\d+){0,2})?|\d+(:\d+){1,2}|infinite|UNLIMITED")
 _MEM = re.compile(r"\d+[KMGT]?")
 _OPTION = re.compile(r"[a-z][a-z0-9-]*")
+_LIMIT = re.compile(r"%\d+")
+_DEPENDENCY = re.compile(r"\d+(_\d+)?|[a-z]+(:\d+(_\d+)?(\+\d+)?)+|singleton")
 _ARRAY_RANGE = re.compile(r"(\d+)(?:-(\d+)(?::(\d+))?)?")
 RDZV_PORT = 29500
 
@@ -63,26 +65,32 @@ class ScriptPaths:
     """The unpacked code (first on `PYTHONPATH`), when there is a packager."""
 
 
-def directive(option: str, value: object) -> str:
-    """One `#SBATCH --option=value` line, refusing values sbatch would split or misread."""
+def directive(option: str, value: object, *, field: str | None = None, path: bool = False) -> str:
+    """One `#SBATCH --option=value` line, refusing values sbatch would split or misread.
+
+    A `path` may hold spaces: it is written in double quotes, which sbatch removes.
+    """
     if value is True:
         return f"#SBATCH --{option}"
     text = str(value)
-    if not text or _UNSAFE.search(text):
+    unsafe = _UNSAFE.search(text.replace(" ", "x") if path else text)
+    if not text or unsafe:
+        name = field or option.replace("-", "_")
+        allowed = "quotes, backslashes" if path else "spaces, quotes, backslashes"
         raise ExecutorError(
-            f"{option.replace('-', '_')}={text!r} cannot go into an sbatch script: "
-            "use a value without spaces, quotes, backslashes or control characters"
+            f"{name}={text!r} cannot go into an sbatch script: "
+            f"use a value without {allowed} or control characters"
         )
-    return f"#SBATCH --{option}={text}"
+    return f'#SBATCH --{option}="{text}"' if path and " " in text else f"#SBATCH --{option}={text}"
 
 
 def array_indices(spec: str) -> list[int]:
     """The indices an `--array` spec names (`0-3`, `1,5,7`, `0-15:4`, `0-99%10`)."""
-    body, _, limit = spec.partition("%")
+    body, percent, limit = spec.partition("%")
     indices: list[int] = []
     for part in body.split(","):
         match = _ARRAY_RANGE.fullmatch(part)
-        if not match or (limit and not limit.isdigit()):
+        if not match or (percent and not limit.isdigit()) or match.group(3) in ("0", "00"):
             raise ExecutorError(
                 f"array={spec!r} is not an array spec: expected e.g. '0-3', '1,5,7', "
                 "'0-15:4' or '0-99%10'"
@@ -156,18 +164,22 @@ def check_fields(executor: SlurmExecutor) -> None:
             raise ExecutorError(f"mem={mem!r} is not a Slurm size: expected e.g. '4000M' or '16G'")
         for name in ("nodes", "ntasks_per_node", "cpus_per_task", "gpus_per_node"):
             value = fields.get(name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
                 raise ExecutorError(f"{name} must be a whole number of at least 1, got {value!r}")
-    if executor.array is not None:
-        array_indices(executor.array)
+    if executor.array is not None and not _LIMIT.fullmatch(executor.array):
+        array_indices(executor.array)  # a bare '%10' is a sweep's limit, checked at launch
     for line in executor.setup_lines:
         if "\x00" in line or "\n" in line:
-            raise ExecutorError(f"setup line {line!r} holds a newline or NUL: give one per item")
-    for dep in executor.dependencies:
-        kind, _, ids = str(dep).rpartition(":")
-        if not ids.replace("_", "").isdigit() or (kind and not kind.isalpha()):
             raise ExecutorError(
-                f"dependency {dep!r} is not a job id or 'type:job id' (e.g. 'afterany:1234')"
+                f"setup_lines item {line!r} holds a newline or NUL: give one line per item"
+            )
+    for dep in executor.dependencies:
+        if not _DEPENDENCY.fullmatch(str(dep)):
+            raise ExecutorError(
+                f"dependencies item {dep!r} is not a job id, 'type:id[:id...]' "
+                "(e.g. 'afterany:1234') or 'singleton'"
             )
     # render once to surface every unsafe value with its field's name
     render_sbatch(executor, job_name="check", paths=ScriptPaths("/j", "/j/t.yaml", "/r", "/w"))
@@ -175,9 +187,8 @@ def check_fields(executor: SlurmExecutor) -> None:
 
 def _dependency(executor: SlurmExecutor, job_ids: Sequence[str]) -> str | None:
     parts = [f"afterok:{job_id}" for job_id in job_ids if job_id]
-    for dep in executor.dependencies:
-        kind, _, ids = str(dep).rpartition(":")
-        parts.append(f"{kind or 'afterok'}:{ids}")
+    for dep in map(str, executor.dependencies):
+        parts.append(dep if not dep[0].isdigit() else f"afterok:{dep}")
     return ",".join(parts) or None
 
 
@@ -187,7 +198,9 @@ def _srun(executor: SlurmExecutor, paths: ScriptPaths, groups: int) -> list[str]
     if groups > 1:
         args.append(f"--het-group=0-{groups - 1}")
     if executor.launcher == "torchrun":
-        args.append("--ntasks-per-node=1")  # one torchrun agent per node starts the ranks
+        # one torchrun agent per node starts the ranks; without --ntasks srun would take the
+        # job's nodes x ntasks_per_node from SLURM_NTASKS and ignore --ntasks-per-node
+        args += [f"--ntasks={executor.nodes}", "--ntasks-per-node=1"]
     if executor.container_image:
         mounts = [f"{paths.job_dir}:{paths.job_dir}", f"{paths.runtime}:{paths.runtime}"]
         if paths.workdir not in (paths.job_dir, paths.code):
@@ -234,13 +247,14 @@ def render_sbatch(
     executor's `env_vars`; `sweep=N` makes an array of N whose element i runs
     `<paths.task>/<i>.yaml`.
     """
-    lines = ["#!/bin/bash", directive("job-name", f"{executor.job_name_prefix}{job_name}")]
+    name = f"{executor.job_name_prefix}{job_name}"
+    lines = ["#!/bin/bash", directive("job-name", name, field="job_name_prefix")]
     array = executor.array
     if sweep is not None:
         limit = (array or "").partition("%")[2]
         array = f"0-{sweep - 1}" + (f"%{limit}" if limit else "")
     output = "slurm-%A_%a.out" if array else "slurm-%j.out"
-    lines.append(directive("output", f"{paths.job_dir}/{output}"))
+    lines.append(directive("output", f"{paths.job_dir}/{output}", field="job_dir", path=True))
     if executor.time is not None:
         lines.append(directive("time", executor.time))
     if array:

@@ -164,6 +164,10 @@ class SSHTunnel(Tunnel):
                     "it there, or pass accept_new_host_keys=True to trust it on first use"
                 ) from None
             raise _Transient(str(exc) or type(exc).__name__) from None
+        except paramiko.ssh_exception.NoValidConnectionsError as exc:
+            client.close()
+            reasons = {getattr(e, "strerror", None) or str(e) for e in exc.errors.values()}
+            raise _Transient(", ".join(sorted(reasons)) or str(exc)) from None
         except (OSError, EOFError) as exc:
             client.close()
             raise _Transient(

@@ -7,11 +7,13 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 
-from nrun.exec.base import JobState, JobStatus
+from nrun.exec.base import ExecutorError, JobState, JobStatus
+from nrun.exec.slurm._sbatch import array_indices
 
-__all__ = ["QUERY_SEPARATOR", "Row", "parse_rows", "query_command", "summarize"]
+__all__ = ["NOT_STARTED", "QUERY_SEPARATOR", "Row", "parse_rows", "query_command", "summarize"]
 
 QUERY_SEPARATOR = "--nrun-sacct--"
+NOT_STARTED = "cancelled before it started"
 _ELEMENT = re.compile(r"(\d+)(?:_(\d+|\[[^\]]*\])|\+(\d+))?")
 
 _LIVE = {
@@ -63,6 +65,7 @@ class Row:
     reason: str = ""
     exit_code: str = ""
     live: bool = True
+    started: bool = True
 
 
 def query_command(job_ids: Sequence[str]) -> str:
@@ -72,7 +75,7 @@ def query_command(job_ids: Sequence[str]) -> str:
         f"squeue --noheader --array --jobs={jobs} --format='%i|%T|%r' 2>/dev/null; "
         f"echo {QUERY_SEPARATOR}; "
         f"sacct --noheader --parsable2 --allocations --jobs={jobs} "
-        "--format=JobID,State,ExitCode,Reason"
+        "--format=JobID,State,ExitCode,Reason,Start"
     )
 
 
@@ -88,11 +91,13 @@ def parse_rows(text: str, live: bool) -> list[Row]:
             continue
         job, index, component = match.groups()
         element = index or (f"+{component}" if component is not None else "")
+        state = (fields[1].split() or [""])[0]
         if live:
-            rows.append(Row(job, element, fields[1].split()[0], fields[2]))
+            rows.append(Row(job, element, state, fields[2]))
         else:
             reason = fields[3] if len(fields) > 3 else ""
-            rows.append(Row(job, element, fields[1].split()[0], reason, fields[2], live=False))
+            started = len(fields) < 5 or fields[4] not in ("", "None", "Unknown")
+            rows.append(Row(job, element, state, reason, fields[2], live=False, started=started))
     return rows
 
 
@@ -111,12 +116,14 @@ def _final(row: Row) -> JobStatus:
     if state == JobState.SUCCEEDED:
         return JobStatus(state, code)
     if state == JobState.CANCELLED:
-        return JobStatus(state, code, "cancelled")
+        if row.reason not in ("", "None"):
+            return JobStatus(state, code, f"cancelled ({row.reason})")
+        return JobStatus(state, code, "cancelled" if row.started else NOT_STARTED)
     if row.state in _REASONS:
         reason = f"{row.state}: {_REASONS[row.state]}"
     elif signal:
         reason = f"killed by signal {signal}"
-    elif row.state == "FAILED":
+    elif row.state == "FAILED" and code is not None:
         reason = f"exit code {code}"
     else:
         reason = row.state
@@ -137,11 +144,17 @@ def summarize(job_id: str, rows: Iterable[Row], expected: Sequence[str] = ()) ->
             return JobStatus(JobState.RUNNING)
         reasons = {row.reason for row in live if row.reason and row.reason != "None"}
         return JobStatus(JobState.PENDING, reason=", ".join(sorted(reasons)))
-    done = {row.element: row for row in mine if not row.live}
+    done: dict[str, Row] = {}
+    for row in mine:
+        if not row.element.startswith("["):
+            done[row.element] = row
+        elif row.state in _LIVE:
+            return JobStatus(JobState.PENDING)  # elements not started yet
+        else:  # elements that never started, e.g. `12_[2-5%2]` cancelled in the queue
+            for index in _expand(row.element):
+                done.setdefault(str(index), row)
     if not done:
         return None
-    if any(element.startswith("[") for element in done):
-        return JobStatus(JobState.PENDING)  # elements not started yet
     if any(row.state in _LIVE for row in done.values()):
         running = any(
             _LIVE[row.state] == JobState.RUNNING for row in done.values() if row.state in _LIVE
@@ -150,13 +163,25 @@ def summarize(job_id: str, rows: Iterable[Row], expected: Sequence[str] = ()) ->
     if expected and set(expected) - set(done):
         return JobStatus(JobState.RUNNING)  # accounting lags behind the last elements
     finals = {element: _final(row) for element, row in sorted(done.items(), key=_order)}
-    if len(finals) == 1 or not expected:
-        return next(iter(finals.values()))
+    leader = finals.get("+0")  # a hetjob's first component runs the script
+    if len(finals) == 1 or (leader is not None and leader.state != JobState.SUCCEEDED):
+        return leader or next(iter(finals.values()))
     for wanted in (JobState.FAILED, JobState.CANCELLED):
         for element, status in finals.items():
             if status.state == wanted:
-                return JobStatus(wanted, status.exit_code, f"element {element}: {status.reason}")
+                part = (
+                    f"component {element[1:]}" if element.startswith("+") else f"element {element}"
+                )
+                return JobStatus(wanted, status.exit_code, f"{part}: {status.reason}")
     return JobStatus(JobState.SUCCEEDED, 0)
+
+
+def _expand(element: str) -> list[int]:
+    """The indices of `[2-5%2]`, as `array_indices` reads them (none when unreadable)."""
+    try:
+        return array_indices(element.strip("[]"))
+    except ExecutorError:
+        return []
 
 
 def _order(item: tuple[str, Row]) -> tuple[int, str]:
