@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import threading
@@ -215,3 +217,50 @@ def test_sshd_restarted_mid_experiment(ssh_tunnel: SSHTunnel) -> None:
     assert exp.status() == {"long": JobState.SUCCEEDED}
     assert ssh_tunnel.stats.connections > before
     assert "done" in exp.logs("long")
+
+
+TORCH = Path(os.environ.get("NRUN_IT_CACHE", Path.home() / ".cache" / "nrun-it")) / "torch-2.13.0"
+ALLREDUCE = """
+import json, os
+
+def allreduce(out):
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    total = torch.tensor([float(rank + 1)])
+    dist.all_reduce(total)
+    node = os.environ["SLURMD_NODENAME"]
+    seen = {"rank": rank, "world": world, "sum": total.item(), "node": node}
+    with open(os.path.join(out, f"rank{rank}.json"), "w") as handle:
+        json.dump(seen, handle)
+    dist.destroy_process_group()
+"""
+
+
+def test_torchrun_across_two_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """launcher='torchrun', 2 nodes x 2 ranks: one agent per node, a gloo all-reduce of 4 ranks."""
+    if not (TORCH / "torch").is_dir():
+        pytest.skip(f"torch is missing at {TORCH}: integration-tests/docker-up.sh installs it")
+    (tmp_path / "slurmjobs.py").write_text(ALLREDUCE)
+    monkeypatch.chdir(tmp_path)  # without a packager the job runs where it was launched from
+    out = tmp_path / "out"
+    out.mkdir()
+    config = tmp_path / "allreduce.yaml"
+    config.write_text(f"_target_: slurmjobs.allreduce\n_partial_: true\nout: {out}\n")
+    executor = SlurmExecutor(
+        job_dir=str(tmp_path / "job"),
+        python=CLUSTER_PYTHON,
+        launcher="torchrun",
+        nodes=2,
+        ntasks_per_node=2,
+        env_vars={"PYTHONPATH": str(TORCH), "GLOO_SOCKET_IFNAME": "lo"},
+    )
+    job_id = executor.launch(Job("allreduce", config))
+    status = wait_final(executor, job_id, 240)
+    assert status.state == JobState.SUCCEEDED, list(executor.logs(job_id))
+    seen = [json.loads((out / f"rank{r}.json").read_text()) for r in range(4)]
+    assert {s["sum"] for s in seen} == {10.0}
+    assert {s["world"] for s in seen} == {4}
+    assert sorted(s["node"] for s in seen) == ["node1", "node1", "node2", "node2"]
