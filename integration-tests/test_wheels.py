@@ -107,3 +107,33 @@ def test_nrun_exec_local_wheels_run_an_experiment(wheels: dict[str, Path], tmp_p
     (tmp_path / "wheeljob.py").write_text("def hello(name):\n    print(f'hello {name}')\n")
     env = {"PATH": "/usr/bin:/bin", "NRUN_HOME": str(tmp_path / "home")}
     subprocess.run([python, "-c", EXEC_LOCAL_CHECK, str(tmp_path)], check=True, env=env)
+
+
+# Runs inside a venv holding only the nrun-config, nrun-exec-local and nrun-exec-slurm wheels.
+EXEC_SLURM_CHECK = """
+import shutil, sys, pathlib
+from nrun.config import Partial
+from nrun.exec.executors import executor_class
+from nrun.exec.experiment import Experiment
+from nrun.exec.probes import echo
+from nrun.exec.slurm import SlurmExecutor
+assert executor_class("slurm") is SlurmExecutor
+if shutil.which("sbatch"):  # a real job when the test cluster runs (integration-tests/slurm-up.sh)
+    exp = Experiment("wheels", executor=SlurmExecutor(python="/usr/bin/python3"))
+    exp.add(Partial(echo, message="hello from a wheel"), name="hello")
+    exp.run()
+    assert exp.status() == {"hello": "SUCCEEDED"}, exp.statuses()
+    assert exp.logs("hello") == "hello from a wheel", exp.logs("hello")
+    print("ran on slurm")
+"""
+
+
+def test_nrun_exec_slurm_wheels_submit_a_job(wheels: dict[str, Path], tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    names = ("nrun_config", "nrun_exec_local", "nrun_exec_slurm")
+    subprocess.run([*pip, *(wheels[name] for name in names)], check=True)
+    env = {"PATH": "/usr/bin:/bin", "NRUN_HOME": str(tmp_path / "home")}
+    subprocess.run([python, "-c", EXEC_SLURM_CHECK], check=True, env=env, cwd=tmp_path)
