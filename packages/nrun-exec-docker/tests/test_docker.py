@@ -23,20 +23,6 @@ IMAGE = "nrun-test-python:bookworm"
 JOBS = """
 import json, os, sys
 
-def allreduce(out):
-    import torch
-    import torch.distributed as dist
-
-    dist.init_process_group("gloo")
-    rank, world = dist.get_rank(), dist.get_world_size()
-    total = torch.tensor([float(rank + 1)])
-    dist.all_reduce(total)
-    seen = {"rank": rank, "world": world, "sum": total.item(), "host": os.uname().nodename}
-    with open(os.path.join(out, f"rank{rank}.json"), "w") as handle:
-        json.dump(seen, handle)
-    dist.destroy_process_group()
-    print(f"rank {rank} of {world}: sum {total.item()}", flush=True)
-
 def read(path):
     print(open(path).read().strip(), flush=True)
 
@@ -264,7 +250,7 @@ def test_two_nodes_as_two_containers_all_reduce_over_a_private_network(tmp_path:
         volumes=[f"{TORCH}:/opt/torch:ro"],
         env_vars={"PYTHONPATH": "/opt/torch"},
     )
-    job_id = launch(executor, "dockjobs.allreduce", out="/nrun/job")
+    job_id = launch(executor, "nrun.exec.probes.allreduce", out="/nrun/job")
     status = wait_final(executor, job_id, 180)
     assert status.state == JobState.SUCCEEDED, list(executor.logs(job_id))
     job_dir = Path(executor.job_dir)
@@ -297,7 +283,7 @@ def test_two_ranks_in_one_container_through_torchrun(tmp_path: Path) -> None:
         # no network but loopback: gloo must be told to use it
         env_vars={"PYTHONPATH": "/opt/torch", "GLOO_SOCKET_IFNAME": "lo"},
     )
-    job_id = launch(executor, "dockjobs.allreduce", out="/nrun/job")
+    job_id = launch(executor, "nrun.exec.probes.allreduce", out="/nrun/job")
     status = wait_final(executor, job_id, 90)
     assert status.state == JobState.SUCCEEDED, list(executor.logs(job_id))
     seen = [json.loads((Path(executor.job_dir) / f"rank{r}.json").read_text()) for r in (0, 1)]

@@ -163,26 +163,6 @@ class Note:
         print(f"built Note({self.text})", flush=True)
 
 
-def allreduce(out_dir: str) -> None:
-    """One rank of a gloo all-reduce on CPU: rank+1 summed over two ranks must be 3."""
-    import torch
-    import torch.distributed as dist
-
-    dist.init_process_group("gloo")
-    try:
-        rank, world = dist.get_rank(), dist.get_world_size()
-        tensor = torch.tensor([float(rank + 1)])
-        dist.all_reduce(tensor)
-        assert world == 2, world
-        assert tensor.item() == 3.0, tensor
-        Path(out_dir, f"rank{rank}.json").write_text(
-            json.dumps({"rank": rank, "world": world, "sum": tensor.item()})
-        )
-        print(f"rank {rank}: sum {tensor.item()}", flush=True)
-    finally:
-        dist.destroy_process_group()
-
-
 @dataclasses.dataclass(kw_only=True)
 class GatedPackager(PatternPackager):
     """A PatternPackager that packages only once the file `gate` exists.

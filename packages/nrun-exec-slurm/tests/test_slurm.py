@@ -15,7 +15,7 @@ import pytest
 from nrun.config import Partial, dump
 from nrun.exec.base import Job, JobState
 from nrun.exec.experiment import Experiment
-from nrun.exec.probes import echo, fail, print_env, sleep
+from nrun.exec.probes import allreduce, echo, fail, print_env, sleep
 from nrun.exec.slurm import LocalTunnel, ResourceGroup, SlurmExecutor, SSHTunnel, Tunnel
 from nrun.exec.testing import ExecutorTestSuite, wait_final
 
@@ -220,35 +220,15 @@ def test_sshd_restarted_mid_experiment(ssh_tunnel: SSHTunnel) -> None:
 
 
 TORCH = Path(os.environ.get("NRUN_IT_CACHE", Path.home() / ".cache" / "nrun-it")) / "torch-2.13.0"
-ALLREDUCE = """
-import json, os
-
-def allreduce(out):
-    import torch
-    import torch.distributed as dist
-
-    dist.init_process_group("gloo")
-    rank, world = dist.get_rank(), dist.get_world_size()
-    total = torch.tensor([float(rank + 1)])
-    dist.all_reduce(total)
-    node = os.environ["SLURMD_NODENAME"]
-    seen = {"rank": rank, "world": world, "sum": total.item(), "node": node}
-    with open(os.path.join(out, f"rank{rank}.json"), "w") as handle:
-        json.dump(seen, handle)
-    dist.destroy_process_group()
-"""
 
 
-def test_torchrun_across_two_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_torchrun_across_two_nodes(tmp_path: Path) -> None:
     """launcher='torchrun', 2 nodes x 2 ranks: one agent per node, a gloo all-reduce of 4 ranks."""
     if not (TORCH / "torch").is_dir():
         pytest.skip(f"torch is missing at {TORCH}: integration-tests/docker-up.sh installs it")
-    (tmp_path / "slurmjobs.py").write_text(ALLREDUCE)
-    monkeypatch.chdir(tmp_path)  # without a packager the job runs where it was launched from
     out = tmp_path / "out"
     out.mkdir()
-    config = tmp_path / "allreduce.yaml"
-    config.write_text(f"_target_: slurmjobs.allreduce\n_partial_: true\nout: {out}\n")
+    config = dump(Partial(allreduce, out=str(out)), tmp_path / "allreduce.yaml")
     executor = SlurmExecutor(
         job_dir=str(tmp_path / "job"),
         python=CLUSTER_PYTHON,
