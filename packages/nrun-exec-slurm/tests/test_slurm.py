@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nrun.config import Partial, dump
-from nrun.exec.base import Job, JobState
+from nrun.exec.base import ExecutorError, Job, JobState
 from nrun.exec.experiment import Experiment
 from nrun.exec.probes import allreduce, echo, fail, print_env, sleep
 from nrun.exec.slurm import LocalTunnel, ResourceGroup, SlurmExecutor, SSHTunnel, Tunnel
@@ -244,3 +244,14 @@ def test_torchrun_across_two_nodes(tmp_path: Path) -> None:
     assert {s["sum"] for s in seen} == {10.0}
     assert {s["world"] for s in seen} == {4}
     assert sorted(s["node"] for s in seen) == ["node1", "node1", "node2", "node2"]
+
+
+def test_a_refused_job_leaves_nothing_on_the_cluster(tmp_path: Path, tunnel: Tunnel) -> None:
+    """sbatch refuses the job (no such partition): one line saying why, no job folder left."""
+    executor = _executor(tmp_path, tunnel, partition="nosuchpartition")
+    with pytest.raises(ExecutorError, match=r"submitting the job failed: .*[Pp]artition"):
+        _launch(executor, tmp_path, Partial(echo))
+    if isinstance(tunnel, SSHTunnel):
+        root = tunnel.resolve(tunnel.job_dir)
+        assert [name for name in tunnel.listdir(root) if name != ".nrun"] == []
+        assert tunnel.listdir(f"{root}/.nrun/uploads") == []

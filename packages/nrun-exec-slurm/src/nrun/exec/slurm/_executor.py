@@ -264,9 +264,12 @@ class SlurmExecutor(Executor):
                 f"tar -xzf {q(remote)}/code.tar.gz -C {q(remote)}/code",
             ]
         steps.append(f"sbatch --parsable {q(remote)}/{SCRIPT}")
-        done = self.tunnel.run(" && ".join(steps), idempotent=False)
+        command = " && ".join(steps)
+        if remote != str(local):  # nothing is left on the cluster by a job that was not queued
+            command = f"{{ {command}; }} || {{ rc=$?; rm -rf {q(remote)} {q(sent)}; exit $rc; }}"
+        done = self.tunnel.run(command, idempotent=False)
         if done.returncode != 0:
-            raise ExecutorError(f"sbatch refused the job: {done.first_error()}")
+            raise ExecutorError(f"submitting the job failed: {done.first_error()}")
         job_id = done.stdout.strip().splitlines()[-1].split(";")[0] if done.stdout.strip() else ""
         if not job_id.isdigit():
             raise ExecutorError(f"sbatch printed no job id: {done.stdout.strip()!r}")
