@@ -1,0 +1,194 @@
+"""The typer command of an entrypoint: RunContext options, `[ARGUMENTS]...`, help and completion."""
+
+# no `from __future__ import annotations`: typer reads the command's annotations at runtime, and
+# they refer to this function's locals
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+import typer  # noqa: TID253 - imported only when a command line runs (from cli.main)
+import typer.core  # noqa: TID253
+
+from nrun.cli._entrypoint import Entrypoint, entrypoint_of
+from nrun.cli._main import RunOptions, run_entrypoint
+
+__all__ = ["build_app"]
+
+_CONTEXT = {
+    "allow_extra_args": True,
+    "ignore_unknown_options": True,
+    "help_option_names": ["--help", "-h"],
+}
+
+
+def _command_class(fn: Callable[..., Any]) -> type[typer.core.TyperCommand]:
+    class EntrypointCommand(typer.core.TyperCommand):
+        """Typer's help, then the panels that list arguments and factories."""
+
+        def format_help(self, ctx: Any, formatter: Any) -> None:
+            super().format_help(ctx, formatter)
+            from rich.console import Console
+
+            from nrun.cli._display import help_panels
+
+            console = Console()
+            for panel in help_panels(fn):
+                console.print(panel)
+
+    return EntrypointCommand
+
+
+def _completer(fn: Callable[..., Any]) -> Callable[[str], list[str]]:
+    """Completes argument paths (`model.`, `epochs=`) and, after `=`, factory names."""
+
+    def complete(incomplete: str) -> list[str]:
+        from nrun.cli._factories import registry
+
+        try:
+            hints = typing.get_type_hints(fn)
+        except Exception:
+            hints = {}
+        if "=" in incomplete:
+            key, _, prefix = incomplete.partition("=")
+            top = key.split(".", 1)[0]
+            if key == "run.executor":
+                from nrun.exec.executors import executor_names
+
+                names = executor_names()
+            elif top in hints and "." not in key:
+                names = [f.name for f in registry.for_argument(fn, top, hints[top])]
+            else:
+                names = []
+            return [f"{key}={n}" for n in names if n.startswith(prefix)]
+        paths = []
+        for name in inspect.signature(fn).parameters:
+            paths.append(f"{name}=")
+            tp = hints.get(name)
+            if isinstance(tp, type) and hasattr(tp, "__dataclass_fields__"):
+                paths += [f"{name}.{field}=" for field in tp.__dataclass_fields__]
+        paths += ["run.executor=", "run.name="]
+        return [p for p in paths if p.startswith(incomplete)]
+
+    return complete
+
+
+def _add(
+    app: typer.Typer,
+    entry: Entrypoint,
+    command_name: str | None,
+    default_factory: Callable[..., Any] | None,
+    default_executor: Any,
+) -> None:
+    """Register `entry` on `app` as a command with every RunContext option."""
+
+    def command(
+        name: Annotated[str | None, typer.Option("--name", "-n", help="Name of the run")] = None,
+        direct: Annotated[
+            bool, typer.Option("--direct/--no-direct", help="Execute the run directly")
+        ] = False,
+        dryrun: Annotated[
+            bool, typer.Option("--dryrun", help="Print the resolved task and executor, run nothing")
+        ] = False,
+        factory: Annotated[
+            str | None,
+            typer.Option("--factory", "-f", help="Predefined factory to use (a name, or @file)"),
+        ] = None,
+        load: Annotated[
+            str | None,
+            typer.Option(
+                "--load", "-l", help="Start from a past run's task record (its directory)"
+            ),
+        ] = None,
+        yaml: Annotated[
+            str | None, typer.Option("--yaml", help="Path to a YAML file to load")
+        ] = None,
+        repl: Annotated[bool, typer.Option("--repl", "-r", help="Enter interactive mode")] = False,
+        detach: Annotated[bool, typer.Option("--detach", help="Detach from the run")] = False,
+        yes: Annotated[
+            bool,
+            typer.Option("--yes", "--no-confirm", "-y", help="Skip confirmation before execution"),
+        ] = False,
+        tail_logs: Annotated[
+            bool, typer.Option("--tail-logs/--no-tail-logs", help="Tail logs after execution")
+        ] = False,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", "-v", help="Enable verbose logging")
+        ] = False,
+        rich_exceptions: Annotated[
+            bool,
+            typer.Option(
+                "--rich-exceptions/--no-rich-exceptions", help="Enable rich exception formatting"
+            ),
+        ] = False,
+        rich_traceback_short: Annotated[
+            bool,
+            typer.Option(
+                "--rich-traceback-short/--rich-traceback-full", help="Control traceback verbosity"
+            ),
+        ] = False,
+        rich_show_locals: Annotated[
+            bool,
+            typer.Option(
+                "--rich-show-locals/--rich-hide-locals", help="Toggle local variables in exceptions"
+            ),
+        ] = True,
+        rich_theme: Annotated[
+            str | None, typer.Option("--rich-theme", help="Color theme (dark/light/monochrome)")
+        ] = None,
+        to_yaml: Annotated[
+            str | None, typer.Option("--to-yaml", help="Export config to YAML file")
+        ] = None,
+        to_toml: Annotated[
+            str | None, typer.Option("--to-toml", help="Export config to TOML file")
+        ] = None,
+        to_json: Annotated[
+            str | None, typer.Option("--to-json", help="Export config to JSON file")
+        ] = None,
+        arguments: Annotated[
+            list[str] | None,
+            typer.Argument(
+                metavar="[ARGUMENTS]",
+                help="Overrides: a.b=1, model=factory(...), x=@file.yaml, run.executor=NAME",
+                autocompletion=_completer(entry.fn),
+                show_default=False,
+                hidden=True,
+            ),
+        ] = None,
+    ) -> None:
+        options = RunOptions(**{k: v for k, v in locals().items() if k != "arguments"})
+        code = run_entrypoint(
+            entry,
+            arguments or [],
+            options,
+            default_factory=default_factory,
+            default_executor=default_executor,
+        )
+        if code:
+            raise typer.Exit(code)
+
+    help_text = f"[Entrypoint] {entry.name}\n\n{entry.help}".strip()
+    app.command(
+        command_name,
+        help=help_text,
+        cls=_command_class(entry.fn),
+        context_settings=_CONTEXT,
+    )(command)
+
+
+def build_app(
+    fn: Callable[..., Any] | Mapping[str, Callable[..., Any]] | typer.Typer,
+    *,
+    default_factory: Callable[..., Any] | None = None,
+    default_executor: Any = None,
+) -> typer.Typer:
+    """A typer app for one entrypoint, or one subcommand per entrypoint of a mapping."""
+    if isinstance(fn, typer.Typer):
+        return fn
+    app = typer.Typer(add_completion=True, rich_markup_mode="rich", pretty_exceptions_enable=False)
+    if isinstance(fn, Mapping):
+        for name, member in fn.items():
+            _add(app, entrypoint_of(member), name, None, default_executor)
+        return app
+    _add(app, entrypoint_of(fn), None, default_factory, default_executor)
+    return app

@@ -1,0 +1,234 @@
+"""`cli.main`: run an entrypoint (or a group of them) as a typer command line."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from nrun.cli._entrypoint import Entrypoint
+
+__all__ = ["RunOptions", "main", "run_entrypoint"]
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class RunOptions:
+    """The RunContext options of one command line, as typer parsed them."""
+
+    def __init__(self, **values: Any):
+        self.name: str | None = values.get("name")
+        self.direct: bool = values.get("direct", False)
+        self.dryrun: bool = values.get("dryrun", False)
+        self.factory: str | None = values.get("factory")
+        self.load: str | None = values.get("load")
+        self.yaml: str | None = values.get("yaml")
+        self.repl: bool = values.get("repl", False)
+        self.detach: bool = values.get("detach", False)
+        self.yes: bool = values.get("yes", False)
+        self.tail_logs: bool = values.get("tail_logs", False)
+        self.verbose: bool = values.get("verbose", False)
+        self.rich_exceptions: bool = values.get("rich_exceptions", False)
+        self.rich_traceback_short: bool = values.get("rich_traceback_short", False)
+        self.rich_show_locals: bool = values.get("rich_show_locals", True)
+        self.rich_theme: str | None = values.get("rich_theme")
+        self.to_yaml: str | None = values.get("to_yaml")
+        self.to_toml: str | None = values.get("to_toml")
+        self.to_json: str | None = values.get("to_json")
+
+
+def _console(options: RunOptions) -> Any:
+    from rich.console import Console
+
+    return Console(no_color=options.rich_theme == "monochrome")
+
+
+def _usage_error(options: RunOptions, message: str) -> int:
+    if options.verbose:
+        traceback.print_exc()
+    print(message, file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run_entrypoint(
+    entry: Entrypoint,
+    arguments: Sequence[str],
+    options: RunOptions,
+    *,
+    default_factory: Callable[..., Any] | None = None,
+    default_executor: Any = None,
+) -> int:
+    """Resolve, show, confirm and run one entrypoint; return the exit code."""
+    from nrun.cli._resolve import CLIError, base_config, resolve_run, resolve_task, split_run
+    from nrun.config import ConfigError
+    from nrun.exec.base import ExecutorError
+
+    fn = entry.fn
+    task_overrides, run_overrides = split_run(arguments)
+    try:
+        config = base_config(
+            fn,
+            factory=options.factory,
+            yaml=options.yaml,
+            load=options.load,
+            default_factory=default_factory,
+        )
+        config = resolve_task(fn, config, task_overrides)
+        settings = resolve_run(run_overrides, default_executor)
+        if settings.executor is not None:
+            settings.executor.validate()
+    except (ConfigError, CLIError, ExecutorError) as exc:
+        return _usage_error(options, str(exc))
+
+    console = _console(options)
+    exports = [
+        (p, fmt)
+        for p, fmt in (
+            (options.to_yaml, "yaml"),
+            (options.to_toml, "toml"),
+            (options.to_json, "json"),
+        )
+        if p
+    ]
+    if exports:
+        from nrun.cli._display import show_export
+        from nrun.config import dump
+
+        for path, fmt in exports:
+            try:
+                written = dump(config, path)
+            except (ConfigError, OSError) as exc:
+                return _usage_error(options, f"cannot export to '{path}': {exc}")
+            show_export(console, str(path), written.read_text(), fmt)
+        return 0
+
+    executor = None if options.direct else settings.executor
+    remote = executor is not None and getattr(executor, "name", "") != "local"
+    interactive = sys.stdin.isatty()
+    ask = (
+        interactive
+        and not options.yes
+        and entry.require_confirmation
+        and not entry.skip_confirmation
+    )
+    if options.dryrun or ask:
+        from nrun.cli._display import executor_line, resolved_table
+
+        module = getattr(fn, "__module__", "")
+        console.print(f"Dry run for task {module}:{fn.__name__}")
+        console.print(resolved_table(config))
+        console.print(executor_line(executor))
+    if options.dryrun:
+        return 0
+    if ask:
+        import typer
+
+        if not typer.confirm("Continue?", default=False):
+            console.print("Cancelled.")
+            return EXIT_FAILED
+    elif remote and not interactive and not options.yes:
+        return _usage_error(
+            options,
+            f"refusing to launch on {executor.describe()} without confirmation: stdin is not a "  # type: ignore[union-attr]
+            "terminal; pass --yes",
+        )
+    if options.repl:
+        return _repl(config, options)
+    if executor is None:
+        return _direct(config, options)
+    return _through_experiment(entry, config, settings, executor, options)
+
+
+def _report(exc: BaseException, options: RunOptions) -> None:
+    """The user's exception with its traceback: plain, or rich when asked."""
+    if options.rich_exceptions:
+        from rich.console import Console
+        from rich.traceback import Traceback
+
+        Console(stderr=True).print(
+            Traceback.from_exception(
+                type(exc),
+                exc,
+                exc.__traceback__,
+                show_locals=options.rich_show_locals,
+                max_frames=5 if options.rich_traceback_short else 100,
+            )
+        )
+    else:
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+
+
+def _direct(config: Any, options: RunOptions) -> int:
+    """Build the task and call it in this process."""
+    from nrun.config import build
+
+    try:
+        task = build(config)
+        task()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        _report(exc, options)
+        return EXIT_FAILED
+    return 0
+
+
+def _through_experiment(
+    entry: Entrypoint, config: Any, settings: Any, executor: Any, options: RunOptions
+) -> int:
+    """Launch the task on `executor` as a one-task Experiment (recorded in the store)."""
+    from nrun.exec.base import JobState
+    from nrun.exec.experiment import Experiment
+
+    title = settings.name or options.name or entry.name
+    experiment = Experiment(title, executor=executor, plugins=settings.plugins)
+    experiment.add(config, name=entry.name)
+    print(f"Launching {entry.name}... (experiment {experiment.id})", file=sys.stderr)
+    experiment.run(detach=options.detach, tail_logs=options.tail_logs)
+    if options.detach:
+        print(f"Detached: follow it with Experiment.from_id({experiment.id!r})", file=sys.stderr)
+        return 0
+    states = experiment.status()
+    if not options.tail_logs:
+        text = experiment.logs(entry.name)
+        if text:
+            print(text)
+    return 0 if all(s == JobState.SUCCEEDED for s in states.values()) else EXIT_FAILED
+
+
+def _repl(config: Any, options: RunOptions) -> int:
+    """An interactive shell with `config` bound; `run()` builds and calls it as it is then."""
+    import code
+
+    namespace: dict[str, Any] = {"config": config}
+
+    def run() -> None:
+        _direct(namespace["config"], options)
+
+    namespace["run"] = run
+    banner = "nrun REPL: `config` holds the resolved task; edit it, then call run()"
+    code.interact(banner=banner, local=namespace, exitmsg="")
+    return 0
+
+
+def main(
+    fn: Callable[..., Any] | Mapping[str, Callable[..., Any]],
+    *,
+    default_factory: Callable[..., Any] | None = None,
+    default_executor: Any = None,
+    argv: Sequence[str] | None = None,
+    prog: str | None = None,
+) -> None:
+    """Run `fn` as a command line (`sys.argv` by default); exits with the command's code.
+
+    `fn` may be a mapping (or a typer app) of entrypoints: each becomes a subcommand.
+    """
+    from nrun.cli._command import build_app
+
+    app = build_app(fn, default_factory=default_factory, default_executor=default_executor)
+    args = list(sys.argv[1:] if argv is None else argv)
+    app(args=args, prog_name=prog)
