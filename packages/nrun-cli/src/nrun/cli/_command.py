@@ -145,6 +145,16 @@ def _add(
         to_json: Annotated[
             str | None, typer.Option("--to-json", help="Export config to JSON file")
         ] = None,
+        lazy: Annotated[
+            bool,
+            typer.Option(
+                "--lazy", help="Resolve factories and files at launch, where the task runs"
+            ),
+        ] = False,
+        multirun: Annotated[
+            bool,
+            typer.Option("--multirun", "-m", help="Run the sweep (a=1,2 b=3,4) as one experiment"),
+        ] = False,
         arguments: Annotated[
             list[str] | None,
             typer.Argument(

@@ -37,6 +37,8 @@ class RunOptions:
         self.to_yaml: str | None = values.get("to_yaml")
         self.to_toml: str | None = values.get("to_toml")
         self.to_json: str | None = values.get("to_json")
+        self.lazy: bool = values.get("lazy", False)
+        self.multirun: bool = values.get("multirun", False)
 
 
 def _console(options: RunOptions) -> Any:
@@ -61,26 +63,20 @@ def run_entrypoint(
     default_executor: Any = None,
 ) -> int:
     """Resolve, show, confirm and run one entrypoint; return the exit code."""
-    from nrun.cli._resolve import CLIError, base_config, resolve_run, resolve_task, split_run
+    from nrun.cli._resolve import CLIError, resolve_run, split_run
     from nrun.config import ConfigError
     from nrun.exec.base import ExecutorError
 
     fn = entry.fn
     task_overrides, run_overrides = split_run(arguments)
     try:
-        config = base_config(
-            fn,
-            factory=options.factory,
-            yaml=options.yaml,
-            load=options.load,
-            default_factory=default_factory,
-        )
-        config = resolve_task(fn, config, task_overrides)
+        configs = _tasks(entry, task_overrides, options, default_factory)
         settings = resolve_run(run_overrides, default_executor)
         if settings.executor is not None:
             settings.executor.validate()
     except (ConfigError, CLIError, ExecutorError) as exc:
         return _usage_error(options, str(exc))
+    config = configs[0][1]
 
     console = _console(options)
     exports = [
@@ -92,6 +88,8 @@ def run_entrypoint(
         )
         if p
     ]
+    if exports and len(configs) > 1:
+        return _usage_error(options, "an export writes one task: leave out --multirun")
     if exports:
         from nrun.cli._display import show_export
         from nrun.config import dump
@@ -105,6 +103,10 @@ def run_entrypoint(
         return 0
 
     executor = None if options.direct else settings.executor
+    if executor is None and len(configs) > 1:  # a sweep is one Experiment, run here by default
+        from nrun.exec.local import LocalExecutor
+
+        executor = LocalExecutor()
     remote = executor is not None and getattr(executor, "name", "") != "local"
     interactive = sys.stdin.isatty()
     ask = (
@@ -117,8 +119,10 @@ def run_entrypoint(
         from nrun.cli._display import executor_line, resolved_table
 
         module = getattr(fn, "__module__", "")
-        console.print(f"Dry run for task {module}:{fn.__name__}")
-        console.print(resolved_table(config))
+        for name, task in configs:
+            label = f"{module}:{fn.__name__}" + (f" ({name})" if len(configs) > 1 else "")
+            console.print(f"Dry run for task {label}")
+            console.print(resolved_table(task))
         console.print(executor_line(executor))
     if options.dryrun:
         return 0
@@ -138,7 +142,40 @@ def run_entrypoint(
         return _repl(config, options)
     if executor is None:
         return _direct(config, options)
-    return _through_experiment(entry, config, settings, executor, options)
+    return _through_experiment(entry, configs, settings, executor, options)
+
+
+def _tasks(
+    entry: Entrypoint,
+    overrides: list[str],
+    options: RunOptions,
+    default_factory: Callable[..., Any] | None,
+) -> list[tuple[str, Any]]:
+    """The task(s) to run as (name, config): one, or one per point of a `--multirun` sweep."""
+    import copy
+
+    from nrun.cli._resolve import CLIError, base_config, resolve_task
+    from nrun.config import expand_sweeps, has_sweeps
+
+    sources = {"factory": options.factory, "yaml": options.yaml, "load": options.load}
+    sweeping = has_sweeps(overrides)
+    if sweeping and not options.multirun:
+        raise CLIError(
+            f"{' '.join(o for o in overrides if ',' in o)}: a sweep (a=1,2) needs --multirun/-m"
+        )
+    points = [[o.text for o in point] for point in expand_sweeps(overrides)]
+    if options.lazy:
+        from nrun.cli._lazy import lazy_task
+
+        return _named(entry, [lazy_task(entry.fn, point, **sources) for point in points])
+    base = base_config(entry.fn, default_factory=default_factory, **sources)
+    return _named(entry, [resolve_task(entry.fn, copy.deepcopy(base), p) for p in points])
+
+
+def _named(entry: Entrypoint, configs: list[Any]) -> list[tuple[str, Any]]:
+    if len(configs) == 1:
+        return [(entry.name, configs[0])]
+    return [(f"{entry.name}-{i}", config) for i, config in enumerate(configs)]
 
 
 def _report(exc: BaseException, options: RunOptions) -> None:
@@ -178,25 +215,35 @@ def _direct(config: Any, options: RunOptions) -> int:
 
 
 def _through_experiment(
-    entry: Entrypoint, config: Any, settings: Any, executor: Any, options: RunOptions
+    entry: Entrypoint,
+    configs: list[tuple[str, Any]],
+    settings: Any,
+    executor: Any,
+    options: RunOptions,
 ) -> int:
-    """Launch the task on `executor` as a one-task Experiment (recorded in the store)."""
+    """Launch the task(s) on `executor` as one Experiment (recorded in the store)."""
     from nrun.exec.base import JobState
     from nrun.exec.experiment import Experiment
 
     title = settings.name or options.name or entry.name
     experiment = Experiment(title, executor=executor, plugins=settings.plugins)
-    experiment.add(config, name=entry.name)
+    for name, config in configs:
+        experiment.add(config, name=name)
     print(f"Launching {entry.name}... (experiment {experiment.id})", file=sys.stderr)
     experiment.run(detach=options.detach, tail_logs=options.tail_logs)
     if options.detach:
-        print(f"Detached: follow it with Experiment.from_id({experiment.id!r})", file=sys.stderr)
+        print(f"Detached: follow it with `nrun experiment status {experiment.id}`", file=sys.stderr)
         return 0
     states = experiment.status()
     if not options.tail_logs:
-        text = experiment.logs(entry.name)
-        if text:
-            print(text)
+        for name, _ in configs:
+            text = experiment.logs(name)
+            if text:
+                print(
+                    f"[{name}] " + text.replace("\n", f"\n[{name}] ") if len(configs) > 1 else text
+                )
+    if len(configs) > 1:
+        experiment.show()
     return 0 if all(s == JobState.SUCCEEDED for s in states.values()) else EXIT_FAILED
 
 
