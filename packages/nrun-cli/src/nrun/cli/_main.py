@@ -115,13 +115,13 @@ def run_entrypoint(
         and entry.require_confirmation
         and not entry.skip_confirmation
     )
-    if options.dryrun or ask:
+    if options.dryrun or ask or executor is not None:  # what goes to an executor is shown
         from nrun.cli._display import executor_line, resolved_table
 
         module = getattr(fn, "__module__", "")
         for name, task in configs:
             label = f"{module}:{fn.__name__}" + (f" ({name})" if len(configs) > 1 else "")
-            console.print(f"Dry run for task {label}")
+            console.print(f"{'Dry run for' if options.dryrun else 'Resolved'} task {label}")
             console.print(resolved_table(task))
         console.print(executor_line(executor))
     if options.dryrun:
