@@ -8,7 +8,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from nrun.cli._factories import module_name, registry
+from nrun.cli._factories import module_name, plain_type, registry
 
 __all__ = ["argument_rows", "describe", "help_panels", "resolved_table", "show_export"]
 
@@ -80,11 +80,13 @@ def show_export(console: Any, path: str, text: str, fmt: str) -> None:
 
 
 def _type_text(tp: Any) -> str:
-    from nrun.config import type_name
-
-    if isinstance(tp, type) and tp.__module__ != "builtins":
+    """`int`, `list[int]`, `task.Model`: a type as help shows it (without importing fiddle)."""
+    tp = plain_type(tp)
+    if isinstance(tp, type) and not typing.get_args(tp):
+        if tp.__module__ == "builtins":
+            return tp.__qualname__
         return f"{module_name(tp.__module__)}.{tp.__qualname__}"
-    return str(type_name(tp))
+    return str(tp).replace("typing.", "").replace("__main__.", f"{module_name('__main__')}.")
 
 
 def argument_rows(fn: Callable[..., Any]) -> list[tuple[str, Any, str, str]]:

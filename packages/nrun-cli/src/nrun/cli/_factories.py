@@ -15,7 +15,14 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
-__all__ = ["Factory", "factory", "find_entrypoint_factory", "module_name", "registry"]
+__all__ = [
+    "Factory",
+    "factory",
+    "find_entrypoint_factory",
+    "module_name",
+    "plain_type",
+    "registry",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,12 +116,26 @@ class _Registry:
 registry = _Registry()
 
 
+def plain_type(tp: Any) -> Any:
+    """`tp` without `Annotated[...]` (help and lookups must not import fiddle for this)."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _members(tp: Any) -> tuple[Any, ...] | None:
+    """The members of a union (`A | B`, `Optional[A]`), else None."""
+    import types
+
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return typing.get_args(tp)
+    return None
+
+
 def _fits(returns: Any, tp: Any) -> bool:
     """Whether a factory returning `returns` may fill a slot annotated `tp`."""
-    from nrun.config._types import strip_annotated, union_members
-
-    tp = strip_annotated(tp)
-    members = union_members(tp)
+    tp = plain_type(tp)
+    members = _members(tp)
     if members is not None:
         return any(_fits(returns, m) for m in members if m is not type(None))
     origin = typing.get_origin(returns) or returns
@@ -129,13 +150,11 @@ def _fits(returns: Any, tp: Any) -> bool:
 
 def _return_type(fn: Callable[..., Any]) -> Any:
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
     except Exception:
         hints = getattr(fn, "__annotations__", {})
     returns = hints.get("return")
-    from nrun.config._types import strip_annotated
-
-    return strip_annotated(returns) if returns is not None else None
+    return plain_type(returns) if returns is not None else None
 
 
 @overload
