@@ -137,3 +137,27 @@ def test_nrun_exec_slurm_wheels_submit_a_job(wheels: dict[str, Path], tmp_path: 
     subprocess.run([*pip, *(wheels[name] for name in names)], check=True)
     env = {"PATH": "/usr/bin:/bin", "NRUN_HOME": str(tmp_path / "home")}
     subprocess.run([python, "-c", EXEC_SLURM_CHECK], check=True, env=env, cwd=tmp_path)
+
+
+def test_nrun_app_wheel_runs_a_function(wheels: dict[str, Path], tmp_path: Path) -> None:
+    """The `nrun` app with its siblings (no extras): the command, a function run, executors."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    names = ("nrun_config", "nrun_exec_local", "nrun_cli", "nrun")
+    subprocess.run([*pip, *(wheels[name] for name in names)], check=True)
+    env = {"PATH": "/usr/bin:/bin", "NRUN_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+
+    def nrun(*args: str) -> str:
+        done = subprocess.run(
+            [venv / "bin" / "nrun", *args], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert all(command in nrun("--help") for command in ("run", "experiment", "executors"))
+    assert nrun("run", "nrun.exec.probes:echo", "message=hi") == "hi\n"
+    listed = nrun("executors")
+    assert "local: nrun.exec.local.LocalExecutor" in listed
+    assert "docker: not installed; pip install 'nrun[docker]'" in listed
