@@ -724,3 +724,21 @@ def test_an_attached_run_reports_each_failure_with_the_end_of_its_log(
     assert "task 'bad' FAILED: exit code 6" in err
     assert "  | the disk is full" in err
     assert "'good'" not in err
+
+
+def test_show_prints_reasons_as_text_not_markup(tmp_path: Path) -> None:
+    """A reason holding `[...]` is printed as it is (rich would take it for markup)."""
+    from rich.console import Console
+
+    from nrun.exec.probes import fail
+    from nrun.exec.store import update_json
+
+    exp = Experiment("markup", executor=LocalExecutor(job_dir=str(tmp_path / "jobs")))
+    exp.add(Partial(fail, code=3, message="x"), name="t")
+    exp.run()
+    record_status(
+        exp.dir / "tasks" / "t", JobStatus(JobState.FAILED, 3, "node [bold]1[/bold] died")
+    )
+    out = io.StringIO()
+    Experiment.from_id(exp.id).show(Console(file=out, width=200))
+    assert "node [bold]1[/bold] died" in out.getvalue()

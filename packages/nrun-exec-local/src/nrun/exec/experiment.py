@@ -488,6 +488,7 @@ class Experiment:
     def show(self, console: Any = None) -> None:
         """Print the tasks as a table: state, job id, executor, times, exit code."""
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         statuses = self.statuses()
@@ -519,11 +520,11 @@ class Experiment:
                 name,
                 f"[{colors.get(state, 'white')}]{state}[/]",
                 record.get("job_id") or "",
-                self._tasks[name].executor.describe(),
+                escape(self._tasks[name].executor.describe()),
                 "" if started is None else time.strftime("%H:%M:%S", time.localtime(started)),
                 duration,
                 "" if status.exit_code is None else str(status.exit_code),
-                status.reason,
+                escape(status.reason),  # free text: `[x]` in it is not markup
             )
         (console or Console()).print(table)
 
