@@ -736,9 +736,7 @@ def test_show_prints_reasons_as_text_not_markup(tmp_path: Path) -> None:
     exp = Experiment("markup", executor=LocalExecutor(job_dir=str(tmp_path / "jobs")))
     exp.add(Partial(fail, code=3, message="x"), name="t")
     exp.run()
-    record_status(
-        exp.dir / "tasks" / "t", JobStatus(JobState.FAILED, 3, "node [bold]1[/bold] died")
-    )
+    update_json(exp.dir / "tasks" / "t" / "job.json", reason="node [bold]1[/bold] died")
     out = io.StringIO()
     Experiment.from_id(exp.id).show(Console(file=out, width=200))
     assert "node [bold]1[/bold] died" in out.getvalue()
