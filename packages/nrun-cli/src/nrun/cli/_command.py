@@ -2,6 +2,7 @@
 
 # no `from __future__ import annotations`: typer reads the command's annotations at runtime, and
 # they refer to this function's locals
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Mapping
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 
 import typer  # noqa: TID253 - imported only when a command line runs (from cli.main)
 import typer.core  # noqa: TID253
+import typer.main  # noqa: TID253
 
 from nrun.cli._entrypoint import Entrypoint, entrypoint_of
 from nrun.cli._main import RunOptions, run_entrypoint
@@ -196,9 +198,119 @@ def build_app(
     if isinstance(fn, typer.Typer):
         return fn
     app = typer.Typer(add_completion=True, rich_markup_mode="rich", pretty_exceptions_enable=False)
-    if isinstance(fn, Mapping):
-        for name, member in fn.items():
-            _add(app, entrypoint_of(member), name, None, default_executor)
-        return app
-    _add(app, entrypoint_of(fn), None, default_factory, default_executor)
+    runs: dict[str | None, Callable[[list[str], RunOptions], int]] = {}
+    members = fn.items() if isinstance(fn, Mapping) else [(None, fn)]
+    for name, member in members:
+        entry = entrypoint_of(member)
+        factory = default_factory if name is None else None
+        _add(app, entry, name, factory, default_executor)
+        runs[name] = functools.partial(
+            _run, entry, default_factory=factory, default_executor=default_executor
+        )
+    app.nrun_runs = runs  # type: ignore[attr-defined]
     return app
+
+
+def _run(
+    entry: Entrypoint,
+    arguments: list[str],
+    options: RunOptions,
+    *,
+    default_factory: Callable[..., Any] | None,
+    default_executor: Any,
+) -> int:
+    return run_entrypoint(
+        entry,
+        arguments,
+        options,
+        default_factory=default_factory,
+        default_executor=default_executor,
+    )
+
+
+def run_fast(app: typer.Typer, args: list[str]) -> int | None:
+    """Run a plain command line without click's parsing; None when typer must do it.
+
+    Typer converts each parameter through pydantic, which costs a third of a second per
+    process. Overrides and the RunContext flags need none of that, so a command line of only
+    those is split here, using the options typer declared; help, completion, subcommand
+    groups' help and anything unexpected go through typer as usual.
+    """
+    import os
+
+    runs = getattr(app, "nrun_runs", None)
+    if runs is None or any(key.endswith("_COMPLETE") for key in os.environ):
+        return None
+    command: Any = typer.main.get_command(app)
+    name: str | None = None
+    subcommands = getattr(command, "commands", None)
+    if isinstance(subcommands, dict):  # a group of subcommands
+        if not args or args[0] not in subcommands:
+            return None
+        name, args = args[0], args[1:]
+        command = subcommands[name]
+    if name not in runs:
+        return None
+    try:
+        parsed = _parse(command, args)
+    except _UnknownOption as exc:
+        import sys
+
+        print(exc, file=sys.stderr)
+        return 2
+    if parsed is None:
+        return None
+    values, arguments = parsed
+    code: int = runs[name](arguments, RunOptions(**values))
+    return code
+
+
+class _UnknownOption(Exception):
+    """An option the command does not have."""
+
+
+def _parse(command: Any, args: list[str]) -> tuple[dict[str, Any], list[str]] | None:
+    """Options and overrides of `args` by `command`'s declared options; None if unsure.
+
+    Click's classes are reached by duck typing: typer may bundle its own copy of click.
+    """
+    flags: dict[str, tuple[str, bool | None]] = {}
+    typers = {"--help", "-h"}
+    values: dict[str, Any] = {}
+    for param in command.params:
+        if getattr(param, "param_type_name", "") != "option" or param.name is None:
+            continue
+        if param.is_eager or param.expose_value is False:
+            typers.update(param.opts)
+            continue
+        values[param.name] = param.default
+        for opt in param.opts:
+            flags[opt] = (param.name, True if param.is_flag else None)
+        for opt in param.secondary_opts:
+            flags[opt] = (param.name, False)
+    arguments = []
+    rest = iter(args)
+    for arg in rest:
+        if not arg.startswith("-") or arg == "-":
+            arguments.append(arg)
+            continue
+        option, eq, text = arg.partition("=")
+        if option in typers:
+            return None  # help, completion: typer's own
+        if option not in flags:
+            import difflib
+
+            close = difflib.get_close_matches(option, list(flags), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else " See --help."
+            raise _UnknownOption(f"No such option: {option}.{hint}")
+        param, flag = flags[option]
+        if flag is None:
+            value = text if eq else next(rest, None)
+            if value is None:
+                return None
+            values[param] = value
+        elif eq:
+            return None
+        else:
+            values[param] = flag
+    return values, arguments

@@ -78,7 +78,6 @@ def run_entrypoint(
         return _usage_error(options, str(exc))
     config = configs[0][1]
 
-    console = _console(options)
     exports = [
         (p, fmt)
         for p, fmt in (
@@ -94,6 +93,7 @@ def run_entrypoint(
         from nrun.cli._display import show_export
         from nrun.config import dump
 
+        console = _console(options)
         for path, fmt in exports:
             try:
                 written = dump(config, path)
@@ -118,6 +118,7 @@ def run_entrypoint(
     if options.dryrun or ask or executor is not None:  # what goes to an executor is shown
         from nrun.cli._display import executor_line, resolved_table
 
+        console = _console(options)
         module = getattr(fn, "__module__", "")
         for name, task in configs:
             label = f"{module}:{fn.__name__}" + (f" ({name})" if len(configs) > 1 else "")
@@ -130,7 +131,7 @@ def run_entrypoint(
         import typer
 
         if not typer.confirm("Continue?", default=False):
-            console.print("Cancelled.")
+            print("Cancelled.", file=sys.stderr)
             return EXIT_FAILED
     elif remote and not interactive and not options.yes:
         return _usage_error(
@@ -274,8 +275,11 @@ def main(
 
     `fn` may be a mapping (or a typer app) of entrypoints: each becomes a subcommand.
     """
-    from nrun.cli._command import build_app
+    from nrun.cli._command import build_app, run_fast
 
     app = build_app(fn, default_factory=default_factory, default_executor=default_executor)
     args = list(sys.argv[1:] if argv is None else argv)
+    code = run_fast(app, args)
+    if code is not None:
+        sys.exit(code)
     app(args=args, prog_name=prog)
