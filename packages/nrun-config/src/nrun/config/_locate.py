@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
+from pathlib import Path
 from typing import Any
 
 from nrun.config._errors import ConfigError, did_you_mean
@@ -21,7 +23,7 @@ def locate(dotted: str) -> Any:
     for i in range(len(parts), 0, -1):
         module_name = ".".join(parts[:i])
         try:
-            obj: Any = importlib.import_module(module_name)
+            obj: Any = _running_script(module_name) or importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name is not None and not module_name.startswith(exc.name):
                 raise ConfigError(f"cannot import '{dotted}': {exc}") from None
@@ -37,3 +39,19 @@ def locate(dotted: str) -> Any:
             obj = getattr(obj, attr)
         return obj
     raise ConfigError(f"cannot import '{dotted}': {error}")
+
+
+def _running_script(module_name: str) -> Any:
+    """The `__main__` module when `module_name` names the running script (`train` for train.py).
+
+    Exports name a script's functions `<script stem>.<name>`; importing that module again would
+    make a second copy whose classes differ from those the script already holds.
+    """
+    if module_name in sys.modules or "." in module_name:
+        return None
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    # `python -m pkg.mod` has a spec naming its real module: only a script run by path counts
+    if path and getattr(main, "__spec__", None) is None and Path(path).stem == module_name:
+        return main
+    return None
