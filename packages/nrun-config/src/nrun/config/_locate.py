@@ -20,10 +20,11 @@ def locate(dotted: str) -> Any:
     if not all(p.isidentifier() for p in parts):
         raise ConfigError(f"'{dotted}' is not a dotted import path")
     error: Exception | None = None
-    for i in range(len(parts), 0, -1):
+    script = _running_script(parts[0])
+    for i in range(1 if script else len(parts), 0, -1):
         module_name = ".".join(parts[:i])
         try:
-            obj: Any = _running_script(module_name) or importlib.import_module(module_name)
+            obj: Any = script or importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name is not None and not module_name.startswith(exc.name):
                 raise ConfigError(f"cannot import '{dotted}': {exc}") from None
