@@ -184,11 +184,6 @@ def test_usage_error_with_verbose_adds_the_traceback(
     [
         pytest.param(
             ["run.executor=local", "run.executor.nodes=2"],
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="an executor's validation error does not name the override: "
-                "'LocalExecutor runs on one machine: nodes must be 1, got 2'",
-            ),
             id="invalid executor field",
         ),
         pytest.param(["run.executor=locl"], id="executor typo"),
@@ -323,11 +318,6 @@ def test_executor_not_installed_with_verbose(only_local: None, runner: Runner) -
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the not-installed line does not name the override: \"executor 'slurm' is not "
-    "installed; pip install nrun-exec-slurm\" (no 'run.executor=slurm')",
-)
 def test_executor_not_installed_names_the_override(only_local: None, runner: Runner) -> None:
     line = one_line(runner(train, ["run.executor=slurm"]))
     assert "run.executor=slurm" in line
@@ -348,12 +338,6 @@ def test_option_without_its_value(runner: Runner) -> None:
     [
         pytest.param(
             "run_cli",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="run_cli does not take cli.main's path: '--dry-run' is parsed as an "
-                "override (\"Invalid override '--dry-run': expected an argument name, found "
-                "'-' at column 1\"), no 'Did you mean '--dryrun'?'",
-            ),
         ),
         "main",
     ],
@@ -370,11 +354,6 @@ def test_option_typo_is_one_line(runner: Runner) -> None:
     assert "--dry-run" in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--rich-theme accepts any text: 'purple' runs the task (exit 0) instead of a usage "
-    "error listing dark/light/monochrome",
-)
 def test_unknown_rich_theme(runner: Runner) -> None:
     result = runner(train, ["--rich-theme", "purple"])
     assert result.exit_code == 2
@@ -387,11 +366,6 @@ def needs_name(name: str, epochs: int = 1) -> None:
     print(f"{name} {epochs}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a required argument left out reaches the call: 'TypeError: needs_name() missing 1 "
-    "required positional argument' with a traceback, exit 1",
-)
 def test_missing_required_argument_is_a_usage_error(runner: Runner) -> None:
     line = one_line(runner(needs_name, ["epochs=2"]))
     assert "name" in line

@@ -264,10 +264,6 @@ def test_nested_override_on_a_terminal_shows_the_task_and_asks(tmp_path: Path) -
     assert out.index("Model size: 256, layers: 2", asked) > asked
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the confirmation display does not print 'Configuring global options' first",
-)
 def test_nested_override_on_a_terminal_starts_with_configuring_global_options(
     tmp_path: Path,
 ) -> None:
@@ -279,11 +275,6 @@ def test_nested_override_on_a_terminal_starts_with_configuring_global_options(
     assert out.lstrip().startswith("Configuring global options\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="before the confirmation the header is 'Resolved task __main__:train', "
-    "the guide prints 'Dry run for task __main__:train'",
-)
 def test_nested_override_on_a_terminal_header_is_dry_run_for_task(tmp_path: Path) -> None:
     write(tmp_path / "script.py", NESTED)
     code, out = run_in_terminal(
@@ -293,9 +284,6 @@ def test_nested_override_on_a_terminal_header_is_dry_run_for_task(tmp_path: Path
     assert "Dry run for task __main__:train\nResolved Arguments" in out
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a direct run prints no 'Launching train...' after the confirmation"
-)
 def test_nested_override_on_a_terminal_says_launching(tmp_path: Path) -> None:
     write(tmp_path / "script.py", NESTED)
     code, out = run_in_terminal(
@@ -384,12 +372,6 @@ def test_nested_configurations_from_yaml_and_json_files(tmp_path: Path) -> None:
     assert result.stdout == ("model size=256 layers=4\noptimizer lr=0.5 momentum=0.9\nepochs=1\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a nested @file whose _target_ names the script's module (script.OptimizerConfig, "
-    "as exports and --help name it) is refused: \"'optimizer' expects "
-    '__main__.OptimizerConfig, got a config of OptimizerConfig"',
-)
 def test_nested_file_with_a_target_in_the_script(tmp_path: Path) -> None:
     write(tmp_path / "script.py", FILES)
     write(tmp_path / "configs/model.yaml", "_target_: script.ModelConfig\nsize: 256\nlayers: 4\n")
@@ -931,11 +913,6 @@ def test_dry_run_of_a_yaml_file(task_dir: Path) -> None:
     assert Experiment.list() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="values follow the file's key order (Model(activation='relu', hidden_size=256, "
-    "num_layers=3)), not the signature's as in the guide",
-)
 def test_dry_run_shows_values_in_the_signatures_order(task_dir: Path) -> None:
     result = run_py(task_dir, "task.py", "--yaml", "task.yaml", "--dryrun")
     rows = table_rows(result.stdout)
@@ -947,7 +924,6 @@ def test_dry_run_shows_values_in_the_signatures_order(task_dir: Path) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="a dry run does not print 'Configuring global options'")
 def test_dry_run_starts_with_configuring_global_options(task_dir: Path) -> None:
     result = run_py(task_dir, "task.py", "--yaml", "task.yaml", "--dryrun")
     assert result.stdout.startswith(
@@ -955,11 +931,6 @@ def test_dry_run_starts_with_configuring_global_options(task_dir: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a dry run ends with 'Executor: this process (direct)', not the guide's "
-    "'Dry run for train_model:'",
-)
 def test_dry_run_ends_with_the_dry_run_of_the_task(task_dir: Path) -> None:
     result = run_py(task_dir, "task.py", "--yaml", "task.yaml", "--dryrun")
     assert "Dry run for train_model:" in result.stdout.splitlines()[-3:]

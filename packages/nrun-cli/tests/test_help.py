@@ -160,11 +160,6 @@ def test_help_usage_and_entrypoint(help_text: str) -> None:
     assert "ran" not in help_text.split()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the usage line is 'Usage: task.py [OPTIONS] [[ARGUMENTS]]...', the guide's is "
-    "'Usage: task.py [OPTIONS] [ARGUMENTS]'",
-)
 def test_help_usage_line_is_the_guides(help_text: str) -> None:
     assert re.search(r"^\s*Usage: task\.py \[OPTIONS\] \[ARGUMENTS\]\s*$", help_text, re.M)
 
@@ -209,11 +204,6 @@ def test_help_has_no_factory_panel_for_plain_arguments(help_text: str) -> None:
     assert "Factory for batch_size" not in help_text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="at 80 columns the Arguments and factory panels drop their last column: "
-    "defaults (10, 32) and 'line N' are not shown",
-)
 def test_help_on_an_80_column_terminal_keeps_defaults_and_lines(tmp_path: Path) -> None:
     write(tmp_path / "task.py", TASK)
     result = run_py(tmp_path, "task.py", "--help", columns=80)

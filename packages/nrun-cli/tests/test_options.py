@@ -497,11 +497,6 @@ def test_rich_theme_monochrome_prints_no_colour(script: Path) -> None:
     assert not COLOR.search(plain.stdout)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--rich-theme monochrome is not applied to --rich-exceptions tracebacks: "
-    "they keep their colours",
-)
 def test_rich_theme_monochrome_applies_to_tracebacks(tmp_path: Path) -> None:
     write(
         tmp_path / "script.py",

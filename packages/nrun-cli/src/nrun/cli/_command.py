@@ -28,6 +28,9 @@ def _command_class(fn: Callable[..., Any]) -> type[typer.core.TyperCommand]:
     class EntrypointCommand(typer.core.TyperCommand):
         """Typer's help, then the panels that list arguments and factories."""
 
+        def collect_usage_pieces(self, ctx: Any) -> list[str]:
+            return ["[OPTIONS]", "[ARGUMENTS]"]
+
         def format_help(self, ctx: Any, formatter: Any) -> None:
             super().format_help(ctx, formatter)
             from rich.console import Console

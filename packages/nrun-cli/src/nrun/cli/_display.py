@@ -20,7 +20,8 @@ def describe(value: Any) -> str:
     if isinstance(value, fdl.Buildable):
         target = value.__fn_or_cls__
         name = getattr(target, "__name__", repr(target))
-        args = ", ".join(f"{k}={describe(v)}" for k, v in value.__arguments__.items())
+        arguments = value.__arguments__
+        args = ", ".join(f"{k}={describe(arguments[k])}" for k in in_signature_order(value))
         return f"{name}({args})"
     if isinstance(value, list):
         return "[" + ", ".join(describe(v) for v in value) + "]"
@@ -43,6 +44,16 @@ def _mask_secrets(name: str, text: str) -> str:
     return text
 
 
+def in_signature_order(config: Any) -> list[str]:
+    """The names of a config's arguments in its target's signature order (others after)."""
+    try:
+        order = list(inspect.signature(config.__fn_or_cls__).parameters)
+    except (TypeError, ValueError):
+        order = []
+    arguments = config.__arguments__
+    return [n for n in order if n in arguments] + [n for n in arguments if n not in order]
+
+
 def resolved_table(config: Any) -> Any:
     """The "Resolved Arguments" table of a task config, in the signature's order."""
     from rich.table import Table
@@ -50,13 +61,8 @@ def resolved_table(config: Any) -> Any:
     table = Table(title="Resolved Arguments", title_justify="left")
     table.add_column("Argument Name", style="cyan", no_wrap=True)
     table.add_column("Resolved Value", overflow="fold")
-    try:
-        order = list(inspect.signature(config.__fn_or_cls__).parameters)
-    except (TypeError, ValueError):
-        order = []
     arguments = config.__arguments__
-    names = [n for n in order if n in arguments] + [n for n in arguments if n not in order]
-    for name in names:
+    for name in in_signature_order(config):
         table.add_row(name, _mask_secrets(name, describe(arguments[name])))
     return table
 
@@ -111,10 +117,10 @@ def help_panels(fn: Callable[..., Any]) -> list[Any]:
     from rich.table import Table
 
     def grid() -> Any:
-        table = Table.grid(padding=(0, 3))
-        table.add_column(min_width=40)
-        table.add_column(min_width=40)
-        table.add_column()
+        table = Table.grid(padding=(0, 3), expand=True)
+        table.add_column(ratio=2, overflow="fold")
+        table.add_column(ratio=2, overflow="fold")
+        table.add_column(ratio=1, overflow="fold")
         return table
 
     panels = []

@@ -12,6 +12,7 @@ from nrun.cli._entrypoint import Entrypoint
 __all__ = ["RunOptions", "main", "run_entrypoint"]
 
 EXIT_USAGE = 2
+THEMES = ("dark", "light", "monochrome")
 EXIT_FAILED = 1
 
 
@@ -70,10 +71,18 @@ def run_entrypoint(
     fn = entry.fn
     task_overrides, run_overrides = split_run(arguments)
     try:
+        if options.rich_theme not in (None, *THEMES):
+            raise CLIError(
+                f"--rich-theme {options.rich_theme!r} is not a theme: use {', '.join(THEMES)}"
+            )
         configs = _tasks(entry, task_overrides, options, default_factory)
         settings = resolve_run(run_overrides, default_executor)
         if settings.executor is not None:
-            settings.executor.validate()
+            try:
+                settings.executor.validate()
+            except ExecutorError as exc:
+                given = " ".join(run_overrides) or "the default executor"
+                raise CLIError(f"Invalid run.executor ({given}): {exc}") from None
     except (ConfigError, CLIError, ExecutorError) as exc:
         return _usage_error(options, str(exc))
     config = configs[0][1]
@@ -115,17 +124,20 @@ def run_entrypoint(
         and entry.require_confirmation
         and not entry.skip_confirmation
     )
-    if options.dryrun or ask or executor is not None:  # what goes to an executor is shown
+    shown = options.dryrun or ask or executor is not None  # what goes to an executor is shown
+    if shown:
         from nrun.cli._display import executor_line, resolved_table
 
         console = _console(options)
+        console.print("Configuring global options")
         module = getattr(fn, "__module__", "")
         for name, task in configs:
             label = f"{module}:{fn.__name__}" + (f" ({name})" if len(configs) > 1 else "")
-            console.print(f"{'Dry run for' if options.dryrun else 'Resolved'} task {label}")
+            console.print(f"Dry run for task {label}")
             console.print(resolved_table(task))
         console.print(executor_line(executor))
     if options.dryrun:
+        console.print(f"Dry run for {entry.name}:")
         return 0
     if ask:
         import typer
@@ -133,6 +145,8 @@ def run_entrypoint(
         if not typer.confirm("Continue?", default=False):
             print("Cancelled.", file=sys.stderr)
             return EXIT_FAILED
+    if shown and executor is None:
+        print(f"Launching {entry.name}...", flush=True)
     elif remote and not interactive and not options.yes:
         return _usage_error(
             options,
@@ -156,7 +170,7 @@ def _tasks(
     import copy
 
     from nrun.cli._resolve import CLIError, base_config, resolve_task
-    from nrun.config import expand_sweeps, has_sweeps
+    from nrun.config import expand_sweeps, has_sweeps, missing_arguments
 
     sources = {"factory": options.factory, "yaml": options.yaml, "load": options.load}
     sweeping = has_sweeps(overrides)
@@ -170,7 +184,14 @@ def _tasks(
 
         return _named(entry, [lazy_task(entry.fn, point, **sources) for point in points])
     base = base_config(entry.fn, default_factory=default_factory, **sources)
-    return _named(entry, [resolve_task(entry.fn, copy.deepcopy(base), p) for p in points])
+    configs = [resolve_task(entry.fn, copy.deepcopy(base), p) for p in points]
+    missing = missing_arguments(configs[0])
+    if missing:
+        wanted = " ".join(f"{name}=..." for name in missing)
+        raise CLIError(
+            f"{entry.name} is missing required argument(s): {', '.join(missing)} (give {wanted})"
+        )
+    return _named(entry, configs)
 
 
 def _named(entry: Entrypoint, configs: list[Any]) -> list[tuple[str, Any]]:
@@ -185,7 +206,7 @@ def _report(exc: BaseException, options: RunOptions) -> None:
         from rich.console import Console
         from rich.traceback import Traceback
 
-        Console(stderr=True).print(
+        Console(stderr=True, no_color=options.rich_theme == "monochrome").print(
             Traceback.from_exception(
                 type(exc),
                 exc,
@@ -230,7 +251,7 @@ def _through_experiment(
     experiment = Experiment(title, executor=executor, plugins=settings.plugins)
     for name, config in configs:
         experiment.add(config, name=name)
-    print(f"Launching {entry.name}... (experiment {experiment.id})", file=sys.stderr)
+    print(f"Launching {entry.name}... (experiment {experiment.id})", flush=True)
     experiment.run(detach=options.detach, tail_logs=options.tail_logs)
     if options.detach:
         print(f"Detached: follow it with `nrun experiment status {experiment.id}`", file=sys.stderr)

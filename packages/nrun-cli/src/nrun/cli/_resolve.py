@@ -190,7 +190,14 @@ def resolve_run(overrides: Sequence[str], default_executor: Any = None) -> RunSe
     root = Config(_Root, run=Config(RunSettings))
     if default_executor is not None:
         root.run.executor = to_buildable(default_executor)
-    apply_overrides(root, overrides, factories=_Lookup(None, _Executors()))
+    from nrun.exec.base import ExecutorError
+
+    lookup = _Lookup(None, _Executors())
+    for override in overrides:
+        try:
+            apply_overrides(root, [override], factories=lookup)
+        except ExecutorError as exc:  # e.g. an executor that is not installed
+            raise CLIError(f"Invalid override '{override}': {exc}") from None
     built = build(root.run)
     assert isinstance(built, RunSettings)
     return built

@@ -11,7 +11,6 @@ def test_train():
 
 Output is captured as it would appear on a terminal 120 columns wide, without colours, and
 stdin is not a terminal (so nothing asks for confirmation; pass `input=` to answer the REPL).
-Needs typer (a dependency of nrun-cli).
 """
 
 from __future__ import annotations
@@ -42,13 +41,43 @@ def run_cli(
     default_factory: Callable[..., Any] | None = None,
     default_executor: Any = None,
 ) -> CliResult:
-    """Run `cli.main(fn, ...)` on `args` in this process and return what happened."""
-    from typer.testing import CliRunner
+    """Run `cli.main(fn, argv=args)` in this process and return what happened.
 
-    from nrun.cli._command import build_app
+    It takes the same path as a real program (the fast parser, then typer for help and
+    completion), with stdin, stdout, stderr and the environment swapped while it runs.
+    """
+    import contextlib
+    import io
+    import os
+    import sys
 
-    app = build_app(fn, default_factory=default_factory, default_executor=default_executor)
+    from nrun.cli._main import main
+
     environment = {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb", **(env or {})}
-    result = CliRunner().invoke(app, list(args), input=input, env=environment)
-    exception = result.exception if not isinstance(result.exception, SystemExit) else None
-    return CliResult(result.exit_code, result.stdout, result.stderr, exception)
+    saved = {key: os.environ.get(key) for key in environment}
+    out, err = io.StringIO(), io.StringIO()
+    stdin = sys.stdin
+    code, exception = 0, None
+    try:
+        os.environ.update(environment)
+        sys.stdin = io.StringIO(input or "")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(
+                fn,
+                argv=list(args),
+                default_factory=default_factory,
+                default_executor=default_executor,
+                prog="cli",
+            )
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:  # an error of nrun itself: the test shows it
+        code, exception = 1, exc
+    finally:
+        sys.stdin = stdin
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return CliResult(code, out.getvalue(), err.getvalue(), exception)
