@@ -44,3 +44,26 @@ def test_executor_fields_are_overrides() -> None:
     result = run_cli(show, ["run.executor=local", "run.executor.env_vars={HF_HOME: /set}"])
     assert result.exit_code == 0, result.stderr
     assert "x HF_HOME=/set" in result.stdout
+
+
+@cli.entrypoint
+def fit(optimizer: EnvVars = EnvVars(), steps: int = 1) -> None:  # noqa: B008 - a config default
+    print(f"optimizer {optimizer.env} steps {steps}")
+
+
+@cli.factory(target=fit, target_arg="optimizer", is_target_default=True)
+def tuned() -> EnvVars:
+    return EnvVars(env={"LR": "0.5"})
+
+
+@cli.factory(target=fit, target_arg="optimizer")
+def plain() -> EnvVars:
+    return EnvVars()
+
+
+def test_argument_factories_and_their_default() -> None:
+    """A factory for one argument of one entrypoint; `is_target_default` makes it the start."""
+    assert run_cli(fit, []).stdout == "optimizer {'LR': '0.5'} steps 1\n"
+    assert run_cli(fit, ["optimizer=plain"]).stdout == "optimizer {} steps 1\n"
+    other = run_cli(show, ["label=plain"])  # another entrypoint's argument is untouched
+    assert other.stdout.startswith("plain HF_HOME=")

@@ -137,6 +137,9 @@ def base_config(
             (f.fn for f in registry.for_entrypoint(fn) if f.is_target_default), None
         )
         config = to_buildable(default(), partial=True) if default else from_signature(fn)
+        for entry in registry.factories:  # argument defaults: target_arg + is_target_default
+            if entry.target is fn and entry.target_arg and entry.is_target_default:
+                setattr(config, entry.target_arg, to_buildable(entry.fn()))
     if isinstance(config, fdl.Config) and config.__fn_or_cls__ is fn:
         config = fdl.cast(fdl.Partial, config)
     return config
