@@ -8,7 +8,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from nrun.cli._factories import module_name, plain_type, registry
+from nrun.cli._factories import Factory, module_name, plain_type, registry
 
 __all__ = ["argument_rows", "describe", "help_panels", "resolved_table", "show_export"]
 
@@ -123,42 +123,28 @@ def help_panels(fn: Callable[..., Any]) -> list[Any]:
         table.add_column(ratio=1, overflow="fold")
         return table
 
+    def panel(title: str, rows: list[tuple[str, str, str]]) -> Any:
+        table = grid()
+        for row in rows:
+            table.add_row(*row)
+        return Panel(table, title=title, title_align="left", border_style="dim")
+
+    def listed(entries: list[Factory]) -> list[tuple[str, str, str]]:
+        return [
+            (entry.name, entry.where[0], f"line {entry.where[1]}" if entry.where[1] else "")
+            for entry in entries
+        ]
+
     panels = []
     own = registry.for_entrypoint(fn)
     if own:
-        table = grid()
-        for entry in own:
-            where, line = entry.where
-            table.add_row(entry.name, where, f"line {line}" if line else "")
-        panels.append(
-            Panel(
-                table,
-                title="Pre-loaded entrypoint factories, run with --factory",
-                title_align="left",
-                border_style="dim",
-            )
-        )
+        panels.append(panel("Pre-loaded entrypoint factories, run with --factory", listed(own)))
     rows = argument_rows(fn)
-    table = grid()
-    for name, _, type_text, default in rows:
-        table.add_row(name, type_text, default)
-    panels.append(Panel(table, title="Arguments", title_align="left", border_style="dim"))
+    panels.append(panel("Arguments", [(name, text, default) for name, _, text, default in rows]))
     for name, tp, type_text, _ in rows:
-        found = (
-            list(registry.for_argument(fn, name, tp)) if tp is not inspect.Parameter.empty else []
-        )
-        if not found:
+        if tp is inspect.Parameter.empty:
             continue
-        table = grid()
-        for entry in found:
-            where, line = entry.where
-            table.add_row(entry.name, where, f"line {line}" if line else "")
-        panels.append(
-            Panel(
-                table,
-                title=f"Factory for {name}: {type_text}",
-                title_align="left",
-                border_style="dim",
-            )
-        )
+        found = list(registry.for_argument(fn, name, tp))
+        if found:
+            panels.append(panel(f"Factory for {name}: {type_text}", listed(found)))
     return panels
