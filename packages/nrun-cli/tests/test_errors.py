@@ -5,22 +5,16 @@
 from __future__ import annotations
 
 import importlib.util
-import io
-import os
 import re
-import subprocess
-import sys
-import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from nrun import cli
 from nrun.cli.testing import CliResult, run_cli
 from nrun.config import Config, Partial, autoconvert
+from scripts import Runner, run_py, write
 
 
 @dataclass
@@ -49,36 +43,6 @@ def train(model: Model, optimizer: Optimizer, epochs: int = 10) -> None:
 @cli.factory(target=train)
 def train_recipe() -> Partial:
     return Partial(train, model=Config(Model), optimizer=Config(Optimizer), epochs=3)
-
-
-Runner = Callable[[Callable[..., Any], list[str]], CliResult]
-
-
-@pytest.fixture(params=["run_cli", "main"])
-def runner(
-    request: pytest.FixtureRequest,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Runner:
-    """`run_cli`, or `cli.main(fn, argv=...)` in this process: the path a real program takes."""
-    if request.param == "run_cli":
-        return lambda fn, args: run_cli(fn, args)
-
-    def run_main(fn: Callable[..., Any], args: list[str]) -> CliResult:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        monkeypatch.setattr(sys, "argv", ["script.py"])
-        monkeypatch.setenv("COLUMNS", "120")
-        monkeypatch.setenv("NO_COLOR", "1")
-        capsys.readouterr()
-        try:
-            cli.main(fn, argv=args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
-
-    return run_main
 
 
 def one_line(result: CliResult) -> str:
@@ -467,30 +431,21 @@ def test_user_exception_plain_when_rich_is_off(runner: Runner) -> None:
 
 
 def test_user_exception_on_the_local_executor(tmp_path: Path) -> None:
-    (tmp_path / "script.py").write_text(
-        textwrap.dedent(
-            """
-            from nrun import cli
+    write(
+        tmp_path / "script.py",
+        """
+        from nrun import cli
 
-            @cli.entrypoint
-            def boom(runtime: int = 1):
-                print(f"starting {runtime}")
-                raise ValueError(f"negative runtime {runtime}")
+        @cli.entrypoint
+        def boom(runtime: int = 1):
+            print(f"starting {runtime}")
+            raise ValueError(f"negative runtime {runtime}")
 
-            if __name__ == "__main__":
-                cli.main(boom)
-            """
-        )
+        if __name__ == "__main__":
+            cli.main(boom)
+        """,
     )
-    result = subprocess.run(
-        [sys.executable, "script.py", "runtime=-1", "run.executor=local"],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "120"},
-        timeout=120,
-    )
+    result = run_py(tmp_path, "script.py", "runtime=-1", "run.executor=local", timeout=120)
     assert result.returncode == 1
     output = result.stdout + result.stderr
     assert "starting -1" in output

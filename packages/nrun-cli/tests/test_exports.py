@@ -4,36 +4,13 @@ come back: through `--factory @file` and `--yaml`, and (YAML) through `hydra.uti
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from nrun.config import read_file
 from nrun.exec.experiment import Experiment
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
-
-
-def run_py(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=180,
-    )
-
+from scripts import run_py, write
 
 TASK = '''
 import enum
@@ -134,18 +111,12 @@ def test_export_shows_the_file_and_skips_execution(task: Path, fmt: str) -> None
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_export_reloaded_with_factory_at_file(task: Path, expected: str, fmt: str) -> None:
+@pytest.mark.parametrize(("option", "prefix"), [("--factory", "@"), ("--yaml", "")])
+def test_export_reloaded(task: Path, expected: str, fmt: str, option: str, prefix: str) -> None:
+    """Through `--factory @out.FMT` or `--yaml out.FMT`."""
     exported = run_py(task, "task.py", *OVERRIDES, f"--to-{fmt}", f"out.{fmt}")
     assert exported.returncode == 0, exported.stderr
-    result = run_py(task, "task.py", "--factory", f"@out.{fmt}")
-    assert (result.returncode, result.stdout) == (0, expected), result.stderr
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_export_reloaded_with_yaml_option(task: Path, expected: str, fmt: str) -> None:
-    exported = run_py(task, "task.py", *OVERRIDES, f"--to-{fmt}", f"out.{fmt}")
-    assert exported.returncode == 0, exported.stderr
-    result = run_py(task, "task.py", "--yaml", f"out.{fmt}")
+    result = run_py(task, "task.py", option, f"{prefix}out.{fmt}")
     assert (result.returncode, result.stdout) == (0, expected), result.stderr
 
 

@@ -8,92 +8,15 @@ module names (`__main__`, `task.Model`), the program name and a real stdin are w
 from __future__ import annotations
 
 import importlib.util
-import os
-import pty
 import re
-import select
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from nrun.exec.experiment import Experiment
+from scripts import TASK_CONFIGS, one_line, run_in_terminal, run_py, write
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
-
-
-def run_py(
-    cwd: Path,
-    name: str,
-    *args: str,
-    input: str | None = None,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """`python NAME ARGS...` in `cwd`, stdin not a terminal (empty, or `input`)."""
-    environment = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb", **(env or {})}
-    return subprocess.run(
-        [sys.executable, name, *args],
-        cwd=cwd,
-        input=input,
-        stdin=subprocess.DEVNULL if input is None else None,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=180,
-    )
-
-
-def run_in_terminal(
-    cwd: Path, name: str, *args: str, answers: dict[str, str] | None = None, timeout: float = 60
-) -> tuple[int | None, str]:
-    """Run `python NAME ARGS...` on a pseudo-terminal, answering prompts; (exit code, output)."""
-    master, slave = pty.openpty()
-    environment = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
-    proc = subprocess.Popen(
-        [sys.executable, name, *args],
-        cwd=cwd,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=environment,
-        start_new_session=True,
-    )
-    os.close(slave)
-    pending = list((answers or {}).items())
-    output = b""
-    searched = 0
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                output += chunk
-                if pending and pending[0][0].encode() in output[searched:]:
-                    searched = len(output)
-                    os.write(master, pending.pop(0)[1].encode())
-            elif proc.poll() is not None:
-                break
-        else:
-            proc.kill()
-        code = proc.wait(timeout=10)
-    finally:
-        os.close(master)
-    return code, output.decode(errors="replace").replace("\r\n", "\n")
 
 
 def table_rows(text: str) -> dict[str, str]:
@@ -133,12 +56,6 @@ def call_items(text: str) -> tuple[str, set[str]]:
         current += char
     items.add(current)
     return head, items
-
-
-def one_line(stderr: str) -> str:
-    assert "Traceback" not in stderr
-    assert stderr.endswith("\n") and stderr.count("\n") == 1, stderr
-    return stderr.strip()
 
 
 # -- 1. Introduction: the comparison example -------------------------------------------------------
@@ -248,11 +165,16 @@ def test_nested_override_without_a_terminal_runs_at_once(tmp_path: Path) -> None
     assert "Continue?" not in result.stdout + result.stderr
 
 
-def test_nested_override_on_a_terminal_shows_the_task_and_asks(tmp_path: Path) -> None:
+def nested_on_a_terminal(tmp_path: Path, answer: str) -> tuple[int | None, str]:
+    """Run NESTED with `model_config.size=256` on a terminal, typing `answer` when it asks."""
     write(tmp_path / "script.py", NESTED)
-    code, out = run_in_terminal(
-        tmp_path, "script.py", "model_config.size=256", answers={"Continue? [y/N]: ": "y\n"}
+    return run_in_terminal(
+        tmp_path, "script.py", "model_config.size=256", answers={"Continue? [y/N]: ": answer}
     )
+
+
+def test_nested_override_on_a_terminal_shows_the_task_and_asks(tmp_path: Path) -> None:
+    code, out = nested_on_a_terminal(tmp_path, answer="y\n")
     assert code == 0, out
     assert "__main__:train" in out
     assert "Resolved Arguments" in out
@@ -267,28 +189,19 @@ def test_nested_override_on_a_terminal_shows_the_task_and_asks(tmp_path: Path) -
 def test_nested_override_on_a_terminal_starts_with_configuring_global_options(
     tmp_path: Path,
 ) -> None:
-    write(tmp_path / "script.py", NESTED)
-    code, out = run_in_terminal(
-        tmp_path, "script.py", "model_config.size=256", answers={"Continue? [y/N]: ": "y\n"}
-    )
+    code, out = nested_on_a_terminal(tmp_path, answer="y\n")
     assert code == 0, out
     assert out.lstrip().startswith("Configuring global options\n")
 
 
 def test_nested_override_on_a_terminal_header_is_dry_run_for_task(tmp_path: Path) -> None:
-    write(tmp_path / "script.py", NESTED)
-    code, out = run_in_terminal(
-        tmp_path, "script.py", "model_config.size=256", answers={"Continue? [y/N]: ": "y\n"}
-    )
+    code, out = nested_on_a_terminal(tmp_path, answer="y\n")
     assert code == 0, out
     assert "Dry run for task __main__:train\nResolved Arguments" in out
 
 
 def test_nested_override_on_a_terminal_says_launching(tmp_path: Path) -> None:
-    write(tmp_path / "script.py", NESTED)
-    code, out = run_in_terminal(
-        tmp_path, "script.py", "model_config.size=256", answers={"Continue? [y/N]: ": "y\n"}
-    )
+    code, out = nested_on_a_terminal(tmp_path, answer="y\n")
     assert code == 0, out
     assert re.search(
         r"Continue\? \[y/N\]: y\nLaunching train\.\.\.\nModel size: 256, layers: 2", out
@@ -296,10 +209,7 @@ def test_nested_override_on_a_terminal_says_launching(tmp_path: Path) -> None:
 
 
 def test_nested_override_on_a_terminal_answered_no_runs_nothing(tmp_path: Path) -> None:
-    write(tmp_path / "script.py", NESTED)
-    code, out = run_in_terminal(
-        tmp_path, "script.py", "model_config.size=256", answers={"Continue? [y/N]: ": "n\n"}
-    )
+    code, out = nested_on_a_terminal(tmp_path, answer="n\n")
     assert code != 0
     assert "Model size" not in out
 
@@ -358,27 +268,23 @@ def test_factory_at_file_loads_the_whole_configuration(tmp_path: Path) -> None:
     assert result.stdout == ("model size=512 layers=6\noptimizer lr=0.01 momentum=0.0\nepochs=3\n")
 
 
-def test_nested_configurations_from_yaml_and_json_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("model", "optimizer"),
+    [
+        ("size: 256\nlayers: 4\n", '{"lr": 0.5, "momentum": 0.9}\n'),
+        (
+            "_target_: script.ModelConfig\nsize: 256\nlayers: 4\n",
+            '{"_target_": "script.OptimizerConfig", "lr": 0.5, "momentum": 0.9}\n',
+        ),
+    ],
+    ids=["plain", "with-a-target-in-the-script"],
+)
+def test_nested_configurations_from_yaml_and_json_files(
+    tmp_path: Path, model: str, optimizer: str
+) -> None:
     write(tmp_path / "script.py", FILES)
-    write(tmp_path / "configs/model.yaml", "size: 256\nlayers: 4\n")
-    write(tmp_path / "configs/optimizer.json", '{"lr": 0.5, "momentum": 0.9}\n')
-    result = run_py(
-        tmp_path,
-        "script.py",
-        "model_config=@configs/model.yaml",
-        "optimizer=@configs/optimizer.json",
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ("model size=256 layers=4\noptimizer lr=0.5 momentum=0.9\nepochs=1\n")
-
-
-def test_nested_file_with_a_target_in_the_script(tmp_path: Path) -> None:
-    write(tmp_path / "script.py", FILES)
-    write(tmp_path / "configs/model.yaml", "_target_: script.ModelConfig\nsize: 256\nlayers: 4\n")
-    write(
-        tmp_path / "configs/optimizer.json",
-        '{"_target_": "script.OptimizerConfig", "lr": 0.5, "momentum": 0.9}\n',
-    )
+    write(tmp_path / "configs/model.yaml", model)
+    write(tmp_path / "configs/optimizer.json", optimizer)
     result = run_py(
         tmp_path,
         "script.py",
@@ -419,37 +325,8 @@ def test_overrides_apply_in_order_after_a_nested_file(tmp_path: Path) -> None:
 
 # -- 4. Exporting configurations -------------------------------------------------------------------
 
-TASK = '''
-from dataclasses import dataclass, field
-from nrun import cli
-from nrun.config import Config, Partial, autoconvert
-
-
-@dataclass
-class Model:
-    hidden_size: int = 256
-    num_layers: int = 3
-    activation: str = "relu"
-
-
-@dataclass
-class Optimizer:
-    learning_rate: float = 0.001
-    weight_decay: float = 1e-5
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-
-
-@cli.factory
-@autoconvert
-def my_model() -> Model:
-    return Model(hidden_size=1024, num_layers=12)
-
-
-@cli.factory
-@autoconvert
-def my_optimizer() -> Optimizer:
-    return Optimizer(learning_rate=0.0001)
-
+# the guide's task module: the shared configs, then its entrypoint
+TASK_ENTRYPOINT = '''
 
 @cli.entrypoint
 def train_model(model: Model, optimizer: Optimizer, epochs: int = 10, batch_size: int = 32):
@@ -473,6 +350,7 @@ def train_recipe() -> Partial:
 if __name__ == "__main__":
     cli.main(train_model)
 '''
+TASK = TASK_CONFIGS + TASK_ENTRYPOINT
 
 # The guide's `task.yaml`, in nrun's `_target_` format, keys sorted as in the guide's export.
 TASK_YAML = """

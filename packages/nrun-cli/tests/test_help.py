@@ -9,71 +9,25 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from nrun import cli
 from nrun.cli.testing import run_cli
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
+from scripts import TASK_CONFIGS, write
+from scripts import run_py as run_script
 
 
 def run_py(
-    cwd: Path, name: str, *args: str, env: dict[str, str] | None = None, columns: int = 200
+    cwd: Path, *args: str, columns: int = 200, **options: Any
 ) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "COLUMNS": str(columns),
-        "NO_COLOR": "1",
-        "TERM": "dumb",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, name, *args],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
+    """`scripts.run_py`, 200 columns wide unless told: the help panels' rows fit on one line."""
+    return run_script(cwd, *args, columns=columns, timeout=120, **options)
 
 
-TASK = '''
-from dataclasses import dataclass, field
-from nrun import cli
-from nrun.config import Config, Partial, autoconvert
-
-
-@dataclass
-class Model:
-    hidden_size: int = 256
-    num_layers: int = 3
-    activation: str = "relu"
-
-
-@dataclass
-class Optimizer:
-    learning_rate: float = 0.001
-    weight_decay: float = 1e-5
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-
-
-@cli.factory
-@autoconvert
-def my_model() -> Model:
-    return Model(hidden_size=1024, num_layers=12)
-
-
-@cli.factory
-@autoconvert
-def my_optimizer() -> Optimizer:
-    return Optimizer(learning_rate=0.0001)
-
+# the guide's task module: the shared configs, then its entrypoint
+TASK_ENTRYPOINT = '''
 
 @cli.entrypoint
 def train_model(model: Model, optimizer: Optimizer, epochs: int = 10, batch_size: int = 32):
@@ -89,6 +43,7 @@ def train_recipe() -> Partial:
 if __name__ == "__main__":
     cli.main(train_model)
 '''
+TASK = TASK_CONFIGS + TASK_ENTRYPOINT
 
 OPTIONS = [
     ("--name", "-n"),

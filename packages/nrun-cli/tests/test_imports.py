@@ -8,8 +8,9 @@ benchmarks/cli_bench.py for the figures).
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from scripts import run_py, write
 
 SCRIPT = """
 import atexit, sys
@@ -34,17 +35,8 @@ if __name__ == "__main__":
 def imported(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run the guide's basic example with `args`; the process and the modules it had at exit."""
     modules = tmp_path / "modules.txt"
-    script = tmp_path / "basic.py"
-    script.write_text(SCRIPT.format(modules=str(modules)))
-    done = subprocess.run(
-        [sys.executable, str(script), *args],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    write(tmp_path / "basic.py", SCRIPT.format(modules=str(modules)))
+    done = run_py(tmp_path, "basic.py", *args, timeout=120)
     assert modules.exists(), f"the atexit hook did not run: {done.stderr}"
     return done, set(modules.read_text().split())
 

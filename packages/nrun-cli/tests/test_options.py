@@ -6,113 +6,16 @@ subprocesses (`sys.executable script.py ...`); the rest run in-process with `run
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import pty
 import re
-import select
-import subprocess
-import sys
-import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from nrun import cli
-from nrun.cli.testing import CliResult, run_cli
 from nrun.config import Partial
 from nrun.exec.experiment import Experiment
-
-# -- helpers ---------------------------------------------------------------------------------------
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
-
-
-def run_py(
-    cwd: Path,
-    name: str,
-    *args: str,
-    input: str | None = None,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """`python NAME ARGS...` in `cwd`, stdin not a terminal (empty, or `input`)."""
-    environment = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb", **(env or {})}
-    return subprocess.run(
-        [sys.executable, name, *args],
-        cwd=cwd,
-        input=input,
-        stdin=subprocess.DEVNULL if input is None else None,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=180,
-    )
-
-
-def run_in_terminal(
-    cwd: Path, name: str, *args: str, answers: dict[str, str] | None = None, timeout: float = 60
-) -> tuple[int | None, str]:
-    """Run `python NAME ARGS...` on a pseudo-terminal, answering prompts; (exit code, output).
-
-    A prompt nobody answers is answered "n", so a test expecting none fails instead of hanging.
-    """
-    master, slave = pty.openpty()
-    environment = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
-    proc = subprocess.Popen(
-        [sys.executable, name, *args],
-        cwd=cwd,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=environment,
-        start_new_session=True,
-    )
-    os.close(slave)
-    pending = list((answers or {}).items())
-    output = b""
-    searched = 0
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                output += chunk
-                fresh = output[searched:]
-                if pending and pending[0][0].encode() in fresh:
-                    searched = len(output)
-                    os.write(master, pending.pop(0)[1].encode())
-                elif not pending and b"[y/N]: " in fresh:
-                    searched = len(output)
-                    os.write(master, b"n\n")
-            elif proc.poll() is not None:
-                break
-        else:
-            proc.kill()
-        code = proc.wait(timeout=10)
-    finally:
-        os.close(master)
-    return code, output.decode(errors="replace").replace("\r\n", "\n")
-
-
-def one_line(stderr: str) -> str:
-    assert "Traceback" not in stderr
-    assert stderr.endswith("\n") and stderr.count("\n") == 1, stderr
-    return stderr.strip()
-
+from scripts import Runner, one_line, run_in_terminal, run_py, write
 
 SCRIPT = """
 import os
@@ -136,37 +39,6 @@ def script(tmp_path: Path) -> Path:
 
 
 # -- in-process options ----------------------------------------------------------------------------
-
-Runner = Callable[..., CliResult]
-
-
-@pytest.fixture(params=["run_cli", "main"])
-def runner(
-    request: pytest.FixtureRequest,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Runner:
-    """`run_cli`, or `cli.main(fn, argv=...)` in this process: the path a real program takes."""
-    if request.param == "run_cli":
-        return run_cli
-
-    def run_main(
-        fn: Callable[..., Any], args: list[str], *, input: str = "", **main: Any
-    ) -> CliResult:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(input))
-        monkeypatch.setattr(sys, "argv", ["script.py"])
-        monkeypatch.setenv("COLUMNS", "120")
-        monkeypatch.setenv("NO_COLOR", "1")
-        capsys.readouterr()
-        try:
-            cli.main(fn, argv=args, **main)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
-
-    return run_main
 
 
 @cli.entrypoint
@@ -627,7 +499,8 @@ def test_remote_dry_run_without_a_terminal_needs_no_yes(remote: Path) -> None:
     assert "faraway" in result.stdout
 
 
-@pytest.mark.parametrize(
+# a direct run, one through the local executor and one through a remote one
+ASKING = pytest.mark.parametrize(
     "args",
     [
         ["model=alexnet"],
@@ -636,6 +509,9 @@ def test_remote_dry_run_without_a_terminal_needs_no_yes(remote: Path) -> None:
     ],
     ids=["direct", "local", "remote"],
 )
+
+
+@ASKING
 def test_a_terminal_is_asked_and_yes_runs(remote: Path, args: list[str]) -> None:
     code, out = run_in_terminal(remote, "script.py", *args, answers={"Continue? [y/N]: ": "y\n"})
     assert code == 0, out
@@ -643,15 +519,7 @@ def test_a_terminal_is_asked_and_yes_runs(remote: Path, args: list[str]) -> None
     assert out.index("Training alexnet for 10 epochs", asked) > asked
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["model=alexnet"],
-        ["model=alexnet", "run.executor=local"],
-        ["model=alexnet", "run.executor=faraway"],
-    ],
-    ids=["direct", "local", "remote"],
-)
+@ASKING
 def test_a_terminal_answering_no_runs_nothing(remote: Path, args: list[str]) -> None:
     code, out = run_in_terminal(remote, "script.py", *args, answers={"Continue? [y/N]: ": "n\n"})
     assert code != 0

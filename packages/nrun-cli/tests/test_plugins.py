@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from scripts import run_py, write
 
 PLUGIN = """
 from dataclasses import dataclass
@@ -50,25 +50,10 @@ def test_an_installed_package_contributes_factories(tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()
     _install_plugin(site)
-    script = tmp_path / "train.py"
-    script.write_text(SCRIPT)
-    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "COLUMNS": "120"}
-    run = subprocess.run(
-        [sys.executable, str(script), "optimizer=tiny_lr"],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    write(tmp_path / "train.py", SCRIPT)
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
+    run = run_py(tmp_path, "train.py", "optimizer=tiny_lr", env=env, inherit_env=False)
     assert (run.returncode, run.stdout, run.stderr) == (0, "lr 1e-05\n", "")
-    shown = subprocess.run(
-        [sys.executable, str(script), "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    shown = run_py(tmp_path, "train.py", "--help", env=env, inherit_env=False)
     assert "Factory for optimizer" in shown.stdout
     assert "nrun_plugin_demo.tiny_lr" in shown.stdout
