@@ -255,3 +255,28 @@ def test_a_refused_job_leaves_nothing_on_the_cluster(tmp_path: Path, tunnel: Tun
         root = tunnel.resolve(tunnel.job_dir)
         assert [name for name in tunnel.listdir(root) if name != ".nrun"] == []
         assert tunnel.listdir(f"{root}/.nrun/uploads") == []
+
+
+def test_cancelling_an_experiment_stops_every_job(tunnel: Tunnel) -> None:
+    """Experiment.cancel stops running and queued jobs alike (one scancel for all of them)."""
+    executor = SlurmExecutor(python=CLUSTER_PYTHON, tunnel=tunnel)
+    with Experiment("stop-all", executor=executor) as exp:
+        for i in range(3):
+            exp.add(Partial(sleep, seconds=300.0), name=f"long-{i}")
+        exp.run(detach=True)
+        deadline = time.monotonic() + 60
+        while exp.status()["long-0"] != JobState.RUNNING:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        while not all(exp._tasks[n].job_id for n in exp.tasks):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        ids = [exp._tasks[n].job_id for n in exp.tasks]
+        exp.cancel()
+    assert exp.status() == {f"long-{i}": JobState.CANCELLED for i in range(3)}
+    queued = subprocess.run(
+        ["squeue", "--noheader", f"--jobs={','.join(i or '' for i in ids)}"],
+        capture_output=True,
+        text=True,
+    )
+    assert queued.stdout.strip() == ""

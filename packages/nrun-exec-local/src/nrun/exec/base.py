@@ -124,6 +124,26 @@ class Executor(abc.ABC):
                 results.append(JobStatus(JobState.UNKNOWN, reason=str(exc)))
         return results
 
+    @classmethod
+    def batch_cancel(cls, jobs: Sequence[tuple[Executor, str]]) -> list[JobStatus]:
+        """Cancel many `(executor, job id)` pairs at once; return their statuses after.
+
+        The default stops them from several threads, so their grace periods overlap; backends
+        that can cancel many jobs with one request override this.
+        """
+
+        def stop(pair: tuple[Executor, str]) -> JobStatus:
+            executor, job_id = pair
+            executor.cancel(job_id)
+            return executor.status(job_id)
+
+        if len(jobs) <= 1:
+            return [stop(pair) for pair in jobs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+            return list(pool.map(stop, jobs))
+
     @abc.abstractmethod
     def logs(self, job_id: str, follow: bool = False) -> Iterator[str]:
         """The job's output, line by line; with `follow`, new lines until the job ends."""

@@ -458,7 +458,8 @@ class Experiment:
         """Cancel one task (or every unfinished one); tasks not launched yet never will be.
 
         Unlaunched tasks are marked first, so nothing starts meanwhile; running jobs are then
-        stopped together, so their grace periods overlap instead of adding up.
+        stopped together (`Executor.batch_cancel`), so their grace periods overlap instead of
+        adding up.
         """
         names = [task] if task is not None else self.tasks
         live = []
@@ -470,20 +471,14 @@ class Experiment:
             else:
                 live.append(record)
 
-        def stop(record: _Task) -> None:
-            job_id = record.job_id
-            assert job_id is not None
-            record.executor.cancel(job_id)
-            record_status(record.dir, record.executor.status(job_id))
-            record_status(record.dir, JobStatus(JobState.CANCELLED, reason="cancelled"))
-
-        if len(live) == 1:
-            stop(live[0])
-        elif live:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=min(8, len(live))) as pool:
-                list(pool.map(stop, live))
+        groups: dict[type[Executor], list[_Task]] = {}
+        for record in live:
+            groups.setdefault(type(record.executor), []).append(record)
+        for kind, members in groups.items():
+            found = kind.batch_cancel([(r.executor, r.job_id or "") for r in members])
+            for record, status in zip(members, found, strict=True):
+                record_status(record.dir, status)
+                record_status(record.dir, JobStatus(JobState.CANCELLED, reason="cancelled"))
 
     def show(self, console: Any = None) -> None:
         """Print the tasks as a table: state, job id, executor, times, exit code."""

@@ -361,16 +361,37 @@ class SlurmExecutor(Executor):
 
     def cancel(self, job_id: str) -> None:
         """`scancel` the job (all of an array's elements); a finished job is left alone."""
-        record = self._record(job_id)
-        if self.status(job_id).state.final:
-            return
-        (Path(self.job_dir).expanduser() / CANCELLED).write_text(str(time.time()))
-        done = self.tunnel.run(f"scancel {shlex.quote(str(record['job_id']))}")
-        if done.returncode != 0 and not self.status(job_id).state.final:
-            raise ExecutorError(f"scancel failed: {done.first_error()}")
+        self._record(job_id)  # an unknown id is an error here, not a status
+        (status,) = self.batch_cancel([(self, job_id)])
+        if status.state == JobState.UNKNOWN:
+            raise ExecutorError(f"cannot cancel Slurm job {job_id}: {status.reason}")
+        if not status.state.final:
+            raise ExecutorError(f"Slurm job {job_id} is still {status.state} 30 s after scancel")
+
+    @classmethod
+    def batch_cancel(cls, jobs: Sequence[tuple[Executor, str]]) -> list[JobStatus]:
+        """One `scancel` per cluster for all the jobs, then their statuses once final."""
+        live = [
+            (executor, job_id, status)
+            for (executor, job_id), status in zip(jobs, cls.batch_status(jobs), strict=True)
+            if not status.state.final and status.state != JobState.UNKNOWN
+        ]
+        by_tunnel: dict[str, list[tuple[SlurmExecutor, str]]] = {}
+        for executor, job_id, _ in live:
+            assert isinstance(executor, SlurmExecutor)
+            (Path(executor.job_dir).expanduser() / CANCELLED).write_text(str(time.time()))
+            by_tunnel.setdefault(executor.tunnel.key, []).append((executor, job_id))
+        for members in by_tunnel.values():
+            ids = " ".join(shlex.quote(job_id) for _, job_id in members)
+            members[0][0].tunnel.run(f"scancel {ids}")  # already-finished ids only warn
         deadline = time.monotonic() + 30
-        while not self.status(job_id).state.final and time.monotonic() < deadline:
-            time.sleep(self.poll_interval / 2)
+        statuses = cls.batch_status(jobs)
+        while not all(s.state.final for s in statuses) and time.monotonic() < deadline:
+            if any(s.state == JobState.UNKNOWN for s in statuses):
+                break  # the cluster does not answer: say so rather than wait
+            time.sleep(cls.poll_interval / 2)
+            statuses = cls.batch_status(jobs)
+        return statuses
 
 
 def _query(tunnel: Tunnel, jobs: list[tuple[str, dict[str, Any]]]) -> list[JobStatus]:
