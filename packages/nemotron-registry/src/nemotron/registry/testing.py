@@ -1,0 +1,80 @@
+"""Test helpers shipped with the package: a real S3 server (moto) on 127.0.0.1 for any suite.
+
+`S3Server` starts `moto`'s threaded server on a free loopback port and gives the
+`storage_options` s3fs needs (dummy credentials, the endpoint). It needs `moto[server]`, which
+only test environments install.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from types import TracebackType
+from typing import Any
+
+__all__ = ["S3Server", "s3_env"]
+
+
+def s3_env(endpoint: str) -> dict[str, str]:
+    """The environment that points boto/s3fs at `endpoint` with dummy credentials, offline."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+
+
+class S3Server:
+    """moto's S3 on 127.0.0.1 (a real HTTP server in a thread); use as a context manager."""
+
+    def __init__(self) -> None:
+        self._server: Any = None
+        self.endpoint = ""
+
+    def start(self) -> S3Server:
+        """Start the server on a free port, with the dummy credentials set in `os.environ`."""
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        for key, value in s3_env(self.endpoint).items():
+            os.environ.setdefault(key, value)
+        os.environ["AWS_ENDPOINT_URL_S3"] = self.endpoint
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+        return self
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """What `ArtifactRegistry(..., storage_options=...)` needs to reach this server."""
+        return {"endpoint_url": self.endpoint, "key": "testing", "secret": "testing"}
+
+    def bucket(self, name: str | None = None) -> str:
+        """Create a new bucket and return its name."""
+        import s3fs
+
+        name = name or f"reg-{uuid.uuid4().hex[:12]}"
+        s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options).mkdir(name)
+        return name
+
+    def __enter__(self) -> S3Server:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
