@@ -1,4 +1,4 @@
-"""Fixtures: one registry per backend kind (local dir, file://, memory://, S3 on a real moto server)."""
+"""Fixtures: a registry per backend kind (local dir, file://, memory://, S3 on a moto server)."""
 
 from __future__ import annotations
 

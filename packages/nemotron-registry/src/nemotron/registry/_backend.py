@@ -1,4 +1,4 @@
-"""The backend protocol, and backends found through the `nemotron.registry.backends` entry points."""
+"""The backend protocol; backends are found through the `nemotron.registry.backends` group."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ import os
 import socket
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from fsspec import AbstractFileSystem
 
@@ -47,7 +47,7 @@ class FsspecBackend:
     def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
         self.storage_options = dict(storage_options or {})
         fs, path = open_fs(root, self.storage_options)
-        if isinstance(fs.protocol, tuple) and "file" in fs.protocol or fs.protocol == "file":
+        if (isinstance(fs.protocol, tuple) and "file" in fs.protocol) or fs.protocol == "file":
             path = os.path.abspath(path)
         self.store = Storage(fs, path)
         self.url = self.store.url(self.store.root)
@@ -191,8 +191,13 @@ class FsspecBackend:
     def _claim_next(self, name: str, token: str) -> int:
         """Take the next free version number: exclusive create, one past the highest claim seen."""
         body = json.dumps(
-            {"token": token, "host": socket.gethostname(), "pid": os.getpid(),
-             "pid_start": _pid_start(os.getpid()), "claimed_at": utcnow().isoformat()}
+            {
+                "token": token,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "pid_start": _pid_start(os.getpid()),
+                "claimed_at": utcnow().isoformat(),
+            }
         ).encode()
         n = self._top_claim(name) + 1
         while not self.store.create(self._claim(name, n), body):
@@ -215,7 +220,9 @@ class FsspecBackend:
         try:
             kind, files = scan_source(src_fs, src_path)
         except FileNotFoundError:
-            raise InvalidReferenceError(f"cannot publish {source!r}: no such file or directory") from None
+            raise InvalidReferenceError(
+                f"cannot publish {source!r}: no such file or directory"
+            ) from None
         except OSError as exc:
             raise RegistryStorageError(f"cannot read {source!r}: {exc}") from exc
         token = uuid.uuid4().hex
@@ -229,8 +236,15 @@ class FsspecBackend:
             else:
                 url = str(src_fs.unstrip_protocol(src_path))
             version = ArtifactVersion(
-                name=name, version=n, url=url, producer=producer, metadata=metadata,
-                files=records, inputs=list(inputs), mode=mode, kind=kind,
+                name=name,
+                version=n,
+                url=url,
+                producer=producer,
+                metadata=metadata,
+                files=records,
+                inputs=list(inputs),
+                mode=mode,
+                kind=kind,
             )
             body = version.model_dump_json(exclude={"aliases"}, indent=1).encode()
             if not self.store.create(self._manifest(name, n), body):
@@ -247,8 +261,15 @@ class FsspecBackend:
         return version
 
     def _store_files(
-        self, src_fs: AbstractFileSystem, files: list[Any], data: str, kind: str, mode: Mode,
-        name: str, n: int, show_progress: bool | None,
+        self,
+        src_fs: AbstractFileSystem,
+        files: list[Any],
+        data: str,
+        kind: Literal["file", "dir"],
+        mode: Mode,
+        name: str,
+        n: int,
+        show_progress: bool | None,
     ) -> dict[str, FileRecord]:
         records: dict[str, FileRecord] = {}
         total = sum(f.size for f in files)

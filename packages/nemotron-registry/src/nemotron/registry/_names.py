@@ -51,7 +51,9 @@ def _name_problem(name: str) -> str | None:
             return f"'{segment}' segments are not allowed"
         if not _SEGMENT.fullmatch(segment):
             bad = next(c for c in segment if not _SEGMENT.fullmatch(c))
-            return f"character {bad!r} is not allowed (use segments of A-Z a-z 0-9 . _ - joined by /)"
+            return (
+                f"character {bad!r} is not allowed (use segments of A-Z a-z 0-9 . _ - joined by /)"
+            )
     return None
 
 
@@ -83,9 +85,7 @@ def parse_version(version: object) -> int | str | None:
         raise InvalidReferenceError(f"invalid version {version!r}: expected a positive int")
     if isinstance(version, int):
         if version < 1:
-            raise InvalidReferenceError(
-                f"invalid version {version!r}: versions start at 1"
-            )
+            raise InvalidReferenceError(f"invalid version {version!r}: versions start at 1")
         return version
     if not isinstance(version, str):
         raise InvalidReferenceError(
@@ -95,7 +95,9 @@ def parse_version(version: object) -> int | str | None:
     if match:
         return int(match.group(1))
     if re.fullmatch(r"v?-?[0-9]+", version):
-        raise InvalidReferenceError(f"invalid version {version!r}: versions start at 1 (v1)")
+        raise InvalidReferenceError(
+            f"invalid version {version!r}: expected 1, 2, … or v1, v2, … (versions start at 1)"
+        )
     try:
         return check_alias(version)
     except InvalidReferenceError as exc:
@@ -105,7 +107,7 @@ def parse_version(version: object) -> int | str | None:
 
 
 def check_external_uri(uri: str) -> str:
-    """Return a non-`art://` lineage input (`hf://…`, `s3://…`, `https://…`) if it is a plain URL."""
+    """Return a non-`art://` lineage input (`hf://…`, `s3://…`, `https://…`) if it is a URL."""
     if not _SCHEME.match(uri) or any(ord(c) < 32 or c == "\x7f" or c.isspace() for c in uri):
         raise InvalidReferenceError(
             f"invalid input {uri!r}: expected an art:// URI or a URL such as hf://org/dataset"
@@ -165,7 +167,7 @@ def parse_uri(uri: object) -> ArtURI:
         check_name(name)
     except InvalidReferenceError as exc:
         raise InvalidReferenceError(f"invalid art:// URI {uri!r}: {exc.message}") from exc
-    path = path.strip("/")
+    path = path.rstrip("/")
     if path:
         check_inner_path(path, uri)
     return ArtURI(name, ref, path, explicit)

@@ -8,6 +8,7 @@ like `O_EXCL`, but never visible half-written); on S3 a `PutObject` with `If-Non
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -25,15 +26,19 @@ __all__ = ["Storage", "open_fs"]
 
 _EXTRAS = {"s3": "s3", "s3a": "s3", "wandb": "wandb"}
 _MEMORY_LOCK = threading.Lock()
-ATOMIC_CREATE = {"file": "link(2) of a complete temp file", "local": "link(2)", "s3": "If-None-Match"}
 
 
-def open_fs(url: str, storage_options: dict[str, Any] | None = None) -> tuple[AbstractFileSystem, str]:
-    """`url_to_fs` with listings caches off (another process may have written since) and a
-    one-line error naming the `pip install` when the protocol's package is missing."""
+def open_fs(
+    url: str, storage_options: dict[str, Any] | None = None
+) -> tuple[AbstractFileSystem, str]:
+    """`url_to_fs` with listings caches off (another process may have written since).
+
+    A protocol whose package is missing is one line that names the `pip install`.
+    """
     options = {"use_listings_cache": False, "skip_instance_cache": True, **(storage_options or {})}
     try:
-        return url_to_fs(url, **options)
+        fs, path = url_to_fs(url, **options)
+        return fs, str(path)
     except ImportError as exc:
         protocol = url.split("://", 1)[0] if "://" in url else "file"
         extra = _EXTRAS.get(protocol)
@@ -44,11 +49,19 @@ def open_fs(url: str, storage_options: dict[str, Any] | None = None) -> tuple[Ab
         )
         raise BackendNotInstalledError(f"'{protocol}://' storage is not installed; {fix}") from exc
     except ValueError as exc:
-        raise BackendNotInstalledError(f"no fsspec storage for {url!r}: {exc}") from exc
+        protocol = url.split("://", 1)[0]
+        raise BackendNotInstalledError(
+            f"unknown storage {protocol + '://'!r} in {url!r}: no fsspec implementation is"
+            " registered for it"
+        ) from exc
 
 
 def _oserror(path: str, exc: BaseException) -> RegistryStorageError:
-    what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+    what = (
+        exc.strerror
+        if isinstance(exc, OSError) and exc.strerror
+        else str(exc) or type(exc).__name__
+    )
     return RegistryStorageError(f"storage error at {path}: {what}")
 
 
@@ -129,7 +142,7 @@ class Storage:
 
     # -- writes ------------------------------------------------------------------------------
     def create(self, path: str, data: bytes) -> bool:
-        """Write `data` at `path` only if nothing is there; True for exactly one concurrent caller."""
+        """Write `data` at `path` unless something is there: True for one of many racing callers."""
         try:
             if self.local:
                 return self._create_local(path, data)
@@ -163,7 +176,7 @@ class Storage:
             _unlink(tmp)
 
     def replace(self, path: str, data: bytes) -> None:
-        """Write `data` at `path`, replacing what is there; readers see the old or the new, whole."""
+        """Write `data` at `path`, replacing what is there; readers see the old or the new whole."""
         try:
             if self.local:
                 directory = os.path.dirname(path)
@@ -231,10 +244,8 @@ class Storage:
 
 
 def _unlink(path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def _fsync_dir(directory: str) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
@@ -31,7 +31,9 @@ class SourceFile:
     size: int
 
 
-def scan_source(fs: AbstractFileSystem, path: str) -> tuple[str, list[SourceFile]]:
+def scan_source(
+    fs: AbstractFileSystem, path: str
+) -> tuple[Literal["file", "dir"], list[SourceFile]]:
     """The kind (`"file"`/`"dir"`) of the source at `path` and its files, sorted by relpath."""
     info = fs.info(path)
     if info["type"] != "directory":
@@ -60,7 +62,9 @@ def _chunks(f: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def hash_file(fs: AbstractFileSystem, path: str, advance: Callable[[int], None] | None = None) -> FileRecord:
+def hash_file(
+    fs: AbstractFileSystem, path: str, advance: Callable[[int], None] | None = None
+) -> FileRecord:
     """Size and SHA-256 of the file at `path`, read once in chunks."""
     digest = hashlib.sha256()
     size = 0
@@ -79,17 +83,12 @@ def copy_file(
     dst_fs: AbstractFileSystem,
     dst: str,
     advance: Callable[[int], None] | None = None,
-    *,
-    atomic: bool = False,
 ) -> FileRecord:
-    """Copy `src` to `dst` in one pass, hashing what is written; `atomic` writes a temp then renames.
-
-    A failure removes what was written of `dst` (or of its temp file).
-    """
+    """Copy `src` to `dst` in one pass, hashing what is written; a failure removes `dst`."""
     digest = hashlib.sha256()
     size = 0
     local = isinstance(dst_fs, LocalFileSystem)
-    target = f"{dst}.part-{uuid.uuid4().hex[:12]}" if atomic and local else dst
+    target = dst
     if local:
         os.makedirs(os.path.dirname(target), exist_ok=True)
     try:
@@ -103,13 +102,9 @@ def copy_file(
             if local:
                 fout.flush()
                 os.fsync(fout.fileno())
-        if target != dst:
-            os.replace(target, dst)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError, NotImplementedError):
             dst_fs.rm_file(target)
-        except (OSError, NotImplementedError):
-            pass
         raise
     return FileRecord(size=size, sha256=digest.hexdigest())
 
@@ -127,9 +122,14 @@ class Progress:
             self._bar.advance(self._task, n)
 
 
-def progress(description: str, total: int, *, show: bool | None = None) -> AbstractContextManager[Progress]:
-    """A rich progress bar on stderr for `total` bytes when it is big (≥ 64 MiB) and stderr is a
-    terminal (or `show=True`); a silent counter otherwise, or when rich is not installed."""
+def progress(
+    description: str, total: int, *, show: bool | None = None
+) -> AbstractContextManager[Progress]:
+    """A rich progress bar on stderr for `total` bytes, or a silent counter.
+
+    The bar shows when `total` is big (≥ 64 MiB) and stderr is a terminal, or when `show=True`;
+    never when rich is not installed (the `[progress]` extra).
+    """
     if show is None:
         show = total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
     if not show:
@@ -145,12 +145,19 @@ def progress(description: str, total: int, *, show: bool | None = None) -> Abstr
         from rich.progress import Progress as RichProgress
     except ImportError:
         return nullcontext(Progress())
-    return _rich_progress(RichProgress, Console, description, total,
-                          (BarColumn, DownloadColumn, TransferSpeedColumn, TimeRemainingColumn))
+    return _rich_progress(
+        RichProgress,
+        Console,
+        description,
+        total,
+        (BarColumn, DownloadColumn, TransferSpeedColumn, TimeRemainingColumn),
+    )
 
 
 class _rich_progress(AbstractContextManager[Progress]):
-    def __init__(self, cls: Any, console: Any, description: str, total: int, columns: tuple[Any, ...]) -> None:
+    def __init__(
+        self, cls: Any, console: Any, description: str, total: int, columns: tuple[Any, ...]
+    ) -> None:
         self._bar = cls(
             "[progress.description]{task.description}",
             *(c() for c in columns),

@@ -26,7 +26,7 @@ class ArtifactFileSystem(AbstractFileSystem):
     cachable = False
 
     def __init__(self, registry: ArtifactRegistry | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self._registry = registry
 
     @property
@@ -59,7 +59,7 @@ class ArtifactFileSystem(AbstractFileSystem):
             return [self._file_info(base, inner, version)]
         prefix = f"{inner}/" if inner else ""
         seen: dict[str, dict[str, Any]] = {}
-        for rel, record in version.files.items():
+        for rel in version.files:
             if not rel.startswith(prefix):
                 continue
             head, _, rest = rel[len(prefix) :].partition("/")
@@ -75,7 +75,12 @@ class ArtifactFileSystem(AbstractFileSystem):
     @staticmethod
     def _file_info(base: str, rel: str, version: ArtifactVersion) -> dict[str, Any]:
         record = version.files[rel]
-        return {"name": f"{base}/{rel}", "size": record.size, "type": "file", "sha256": record.sha256}
+        return {
+            "name": f"{base}/{rel}",
+            "size": record.size,
+            "type": "file",
+            "sha256": record.sha256,
+        }
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         """Files and folders of a version (from its manifest)."""
@@ -97,18 +102,30 @@ class ArtifactFileSystem(AbstractFileSystem):
         self._entries(version, inner)  # raises when nothing is below `inner`
         return {"name": f"{version.uri[6:]}/{inner}", "size": 0, "type": "directory"}
 
-    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: Any = None,
+        autocommit: bool = True,
+        cache_options: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         if mode != "rb":
             raise PermissionError(f"art:// is read-only: cannot open {path!r} with mode {mode!r}")
         version, inner = self._locate(path)
         if not inner and version.kind == "file":
             inner = next(iter(version.files))
         if inner not in version.files:
-            raise FileNotFoundError(f"art://{self._strip_protocol(path)}: not a file of {version.uri}")
+            raise FileNotFoundError(
+                f"art://{self._strip_protocol(path)}: not a file of {version.uri}"
+            )
         fs, real = self.registry._backend.filesystem(version.file_url(inner))
         return fs.open(real, "rb", **kwargs)
 
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        raise PermissionError("art:// is read-only: publish new versions with ArtifactRegistry.publish")
+        raise PermissionError(
+            "art:// is read-only: publish new versions with ArtifactRegistry.publish"
+        )
 
-    mkdir = makedirs = rm = rm_file = rmdir = pipe_file = put_file = cp_file = mv = touch = _refuse  # type: ignore[assignment]
+    mkdir = makedirs = rm = rm_file = rmdir = pipe_file = put_file = cp_file = mv = touch = _refuse

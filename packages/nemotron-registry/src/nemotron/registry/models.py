@@ -39,14 +39,16 @@ class ArtifactVersion(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=0)
+    """1, 2, 3…; 0 only for a version published to an offline W&B run (its number is assigned
+    when the run is synced)."""
     url: str
-    """fsspec URL of the version's files: a directory, or the file itself for a one-file artifact."""
+    """fsspec URL of the version's files: a folder, or the file itself for a one-file artifact."""
     created_at: datetime = Field(default_factory=utcnow)
     producer: str = "local"
     metadata: dict[str, Any] = Field(default_factory=dict)
     files: dict[str, FileRecord] = Field(default_factory=dict)
-    """Relative path (`/`-separated; a one-file artifact lists its file's name) → size and SHA-256."""
+    """Relative path (`/`-separated; a one-file artifact lists its name) → size and SHA-256."""
     inputs: list[str] = Field(default_factory=list)
     """Lineage: the `art://name:vN` URIs (or external URLs) this version was made from."""
     aliases: list[str] = Field(default_factory=list)
@@ -64,7 +66,7 @@ class ArtifactVersion(BaseModel):
         return sum(f.size for f in self.files.values())
 
     def file_url(self, relpath: str) -> str:
-        """fsspec URL of one of its files."""
+        """Fsspec URL of one of its files."""
         if self.kind == "file":
             return self.url
         return f"{self.url.rstrip('/')}/{relpath}"

@@ -126,10 +126,17 @@ class ArtifactRegistry:
             raise InvalidReferenceError("cannot publish '': expected a file or directory")
         pinned = [self._pin(i) for i in inputs]
         version = self._backend.publish(
-            name, src, metadata=meta, inputs=list(dict.fromkeys(pinned)), mode=mode,
-            producer=producer or "local", show_progress=progress,
+            name,
+            src,
+            metadata=meta,
+            inputs=list(dict.fromkeys(pinned)),
+            mode=mode,
+            producer=producer or "local",
+            show_progress=progress,
         )
-        version.aliases = ["latest"] if self._backend.latest(name) == version.version else []
+        # version 0: numbered later (an offline W&B run), so not known to be the latest
+        latest = version.version and self._backend.latest(name) == version.version
+        version.aliases = ["latest"] if latest else []
         return version
 
     def _pin(self, ref: str | ArtifactVersion) -> str:
@@ -145,7 +152,7 @@ class ArtifactRegistry:
 
     # -- resolving ---------------------------------------------------------------------------
     def resolve(self, name: str, version: VersionRef = None) -> ArtifactVersion:
-        """Version `version` of `name`: None/`"latest"` (newest), `3`, `"v3"`, `"3"`, or an alias."""
+        """Version `version` of `name`: None/`"latest"` (newest), `3`, `"v3"`, `"3"` or an alias."""
         check_name(name)
         ref = parse_version(version)
         backend = self._backend
@@ -175,7 +182,9 @@ class ArtifactRegistry:
             raise ArtifactNotFoundError(name)
 
     def _with_aliases(self, version: ArtifactVersion, latest: int | None) -> ArtifactVersion:
-        aliases = [a for a, n in self._backend.aliases(version.name).items() if n == version.version]
+        aliases = [
+            a for a, n in self._backend.aliases(version.name).items() if n == version.version
+        ]
         if latest == version.version:
             aliases.insert(0, "latest")
         return version.model_copy(update={"aliases": aliases})
@@ -185,6 +194,8 @@ class ArtifactRegistry:
 
         Without a `:ref`, the name is the longest registered prefix of the path (latest version).
         """
+        if not isinstance(uri, str) or ("://" in uri and not uri.startswith("art://")):
+            raise InvalidReferenceError(f"invalid art:// URI {uri!r}: it must start with 'art://'")
         parsed = parse_uri(uri if uri.startswith("art://") else f"art://{uri}")
         if parsed.explicit_ref:
             return self.resolve(parsed.name, parsed.ref), parsed.path
@@ -210,7 +221,9 @@ class ArtifactRegistry:
         for alias, n in aliases.items():
             by_version.setdefault(n, []).append(alias)
         by_version.setdefault(latest, []).insert(0, "latest")
-        versions = [v.model_copy(update={"aliases": by_version.get(v.version, [])}) for v in versions]
+        versions = [
+            v.model_copy(update={"aliases": by_version.get(v.version, [])}) for v in versions
+        ]
         return ArtifactEntry(name=name, versions=versions, aliases={"latest": latest, **aliases})
 
     def list(self, prefix: str = "") -> builtins.list[str]:
@@ -236,7 +249,9 @@ class ArtifactRegistry:
         check_alias(alias)
         if not self._backend.remove_alias(name, alias):
             self._require(name, self._backend.latest(name))
-            raise ArtifactVersionNotFoundError(name, alias, f"artifact '{name}' has no alias '{alias}'")
+            raise ArtifactVersionNotFoundError(
+                name, alias, f"artifact '{name}' has no alias '{alias}'"
+            )
 
     # -- checking and reading ----------------------------------------------------------------
     def verify(self, name: str, version: VersionRef = None) -> VerifyReport:
@@ -304,7 +319,9 @@ class ArtifactRegistry:
 
             local = LocalFileSystem()
             try:
-                with progress_bar(f"downloading {v.name}:v{v.version}", v.total_size, show=show) as bar:
+                with progress_bar(
+                    f"downloading {v.name}:v{v.version}", v.total_size, show=show
+                ) as bar:
                     for rel, record in v.files.items():
                         fs, path = self._backend.filesystem(v.file_url(rel))
                         got = copy_file(fs, path, local, str(partial / rel), bar.advance)
@@ -344,7 +361,9 @@ class ArtifactRegistry:
     def open(self, uri: str, mode: str = "rb") -> Any:
         """Open a file inside a version by its `art://` URI, read-only."""
         if any(c in mode for c in "wax+"):
-            raise InvalidReferenceError(f"art:// files are read-only; cannot open with mode {mode!r}")
+            raise InvalidReferenceError(
+                f"art:// files are read-only; cannot open with mode {mode!r}"
+            )
         v, path = self.split(uri)
         if not path:
             if v.kind != "file":
@@ -382,4 +401,3 @@ class ArtifactRegistry:
                 graph.nodes[uri] = LineageNode(uri=uri, version=found, inputs=found.inputs)
                 queue.append(found)
         return graph
-
