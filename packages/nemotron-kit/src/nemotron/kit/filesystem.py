@@ -1,0 +1,7 @@
+"""fsspec for `art://` URIs: `fsspec.open("art://name:v3/file")` reads through the kit's registry."""
+
+from __future__ import annotations
+
+from nemotron.registry.filesystem import ArtifactFileSystem
+
+__all__ = ["ArtifactFileSystem"]
