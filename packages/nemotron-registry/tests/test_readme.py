@@ -31,6 +31,6 @@ def test_readme_blocks_run(tmp_path: Path) -> None:
     expected = [
         line.removeprefix("# ")
         for line in blocks[0].splitlines()
-        if line.startswith("# art://") or line.startswith("# ") and "──" in line
+        if line.startswith("# art://") or (line.startswith("# ") and "──" in line)
     ]
     assert out.stdout.splitlines() == [*expected, '{"weights": [0.7, 0.3]}']
