@@ -6,9 +6,12 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from nemotron.registry import ArtifactRegistry, RegistryError, set_default_registry
+from nemotron.registry.errors import RegistryError
+
+if TYPE_CHECKING:
+    from nemotron.registry import ArtifactRegistry
 
 __all__ = ["KitConfig", "get_config", "get_registry", "init", "is_initialized", "reset"]
 
@@ -42,6 +45,8 @@ def init(
     `wandb_project`. Calling it again replaces the configuration: there is only one.
     """
     global _config
+    from nemotron.registry import ArtifactRegistry, set_default_registry
+
     if backend == "fsspec":
         if root is None or not os.fspath(root):
             raise RegistryError("init(backend='fsspec') needs root= (a path or an fsspec URL)")
@@ -86,6 +91,8 @@ def get_registry() -> ArtifactRegistry:
 def reset() -> None:
     """Forget the configuration (tests, and processes that switch registries)."""
     global _config
+    from nemotron.registry import set_default_registry
+
     with _lock:
         _config = None
         set_default_registry(None)

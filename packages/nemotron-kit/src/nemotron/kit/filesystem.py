@@ -1,4 +1,4 @@
-"""fsspec for `art://` URIs: `fsspec.open("art://name:v3/file")` reads through the kit's registry."""
+"""fsspec for `art://` URIs: `fsspec.open("art://name:v3/x")` reads through the kit's registry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The artifact registry: `ArtifactRegistry`, `ArtifactEntry`, `ArtifactVersion` from `nemotron.registry`."""
+"""The artifact registry: `ArtifactRegistry`, `ArtifactEntry` and `ArtifactVersion`, re-exported."""
 
 from __future__ import annotations
 

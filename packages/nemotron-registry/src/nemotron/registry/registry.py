@@ -17,6 +17,7 @@ from nemotron.registry._names import (
     check_external_uri,
     check_inner_path,
     check_name,
+    format_uri,
     parse_uri,
     parse_version,
 )
@@ -147,6 +148,18 @@ class ArtifactRegistry:
             raise InvalidReferenceError(f"invalid input {ref!r}: expected an art:// URI or a URL")
         if not ref.startswith("art://"):
             return check_external_uri(ref)
+        parsed = parse_uri(ref)
+        if parsed.explicit_ref and isinstance(parsed.ref, int):
+            pinned = format_uri(parsed.name, parsed.ref)
+            try:
+                found = self._backend.version(parsed.name, parsed.ref)
+            except RegistryError:
+                if self.backend_name == "fsspec":
+                    raise
+                return pinned  # a backend that cannot look it up now (W&B offline) keeps the pin
+            if found is None:
+                raise ArtifactVersionNotFoundError(parsed.name, parsed.ref)
+            return pinned
         version, _ = self.split(ref)
         return version.uri
 
