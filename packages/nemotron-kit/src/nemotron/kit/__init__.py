@@ -22,11 +22,13 @@ from nemotron.kit._init import KitConfig, get_config, init, is_initialized
 if TYPE_CHECKING:
     from nemotron.kit.artifact import (
         Artifact,
+        ArtifactError,
         DataBlendsArtifact,
         InputDatasetInfo,
         ModelArtifact,
         PretrainBlendsArtifact,
         PretrainDataArtifact,
+        ScaleError,
         SFTDataArtifact,
         SplitJsonlDataArtifact,
         TrackingInfo,
@@ -50,9 +52,11 @@ if TYPE_CHECKING:
         RegistryTracker,
         WandbTracker,
         get_lineage_tracker,
+        load_tracker,
         set_lineage_tracker,
         to_wandb_uri,
         tokenizer_to_uri,
+        tracker_names,
     )
     from nemotron.kit.train_script import (
         apply_hydra_overrides,
@@ -60,16 +64,24 @@ if TYPE_CHECKING:
         omegaconf_to_dataclass,
         parse_config_and_overrides,
     )
-    from nemotron.kit.wandb import WandbConfig, add_wandb_tags, finish_wandb
+    from nemotron.kit.wandb import (
+        WandbConfig,
+        add_wandb_tags,
+        finish_wandb,
+        init_wandb_if_configured,
+        log_wandb_config,
+    )
 
 _LAZY = {
     "Artifact": "artifact",
+    "ArtifactError": "artifact",
     "DataBlendsArtifact": "artifact",
     "InputDatasetInfo": "artifact",
     "ModelArtifact": "artifact",
     "PretrainBlendsArtifact": "artifact",
     "PretrainDataArtifact": "artifact",
     "SFTDataArtifact": "artifact",
+    "ScaleError": "artifact",
     "SplitJsonlDataArtifact": "artifact",
     "TrackingInfo": "artifact",
     "apply_scale": "artifact",
@@ -93,9 +105,11 @@ _LAZY = {
     "RegistryTracker": "trackers",
     "WandbTracker": "trackers",
     "get_lineage_tracker": "trackers",
+    "load_tracker": "trackers",
     "set_lineage_tracker": "trackers",
     "to_wandb_uri": "trackers",
     "tokenizer_to_uri": "trackers",
+    "tracker_names": "trackers",
     "apply_hydra_overrides": "train_script",
     "load_omegaconf_yaml": "train_script",
     "omegaconf_to_dataclass": "train_script",
@@ -103,11 +117,14 @@ _LAZY = {
     "WandbConfig": "wandb",
     "add_wandb_tags": "wandb",
     "finish_wandb": "wandb",
+    "init_wandb_if_configured": "wandb",
+    "log_wandb_config": "wandb",
 }
 
 __all__ = [
     "Artifact",
     "ArtifactEntry",
+    "ArtifactError",
     "ArtifactNotFoundError",
     "ArtifactRegistry",
     "ArtifactVersion",
@@ -127,6 +144,7 @@ __all__ = [
     "RunConfig",
     "RunProfileError",
     "SFTDataArtifact",
+    "ScaleError",
     "SplitJsonlDataArtifact",
     "TrackingInfo",
     "WandbConfig",
@@ -139,9 +157,12 @@ __all__ = [
     "get_config",
     "get_lineage_tracker",
     "init",
+    "init_wandb_if_configured",
     "is_initialized",
     "load_omegaconf_yaml",
     "load_run_profile",
+    "load_tracker",
+    "log_wandb_config",
     "omegaconf_to_dataclass",
     "parse_config_and_overrides",
     "print_step_complete",
@@ -150,6 +171,7 @@ __all__ = [
     "set_lineage_tracker",
     "to_wandb_uri",
     "tokenizer_to_uri",
+    "tracker_names",
 ]
 
 
