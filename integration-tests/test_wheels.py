@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,135 @@ def test_nrun_app_wheel_runs_a_function(wheels: dict[str, Path], tmp_path: Path)
     listed = nrun("executors")
     assert "local: nrun.exec.local.LocalExecutor" in listed
     assert "docker: not installed; pip install 'nrun[docker]'" in listed
+
+
+# Runs inside a venv holding only the nemotron-registry wheel (argv: root, a work folder, and
+# "s3" when the wheel was installed with its [s3] extra). `$NEMOTRON_REGISTRY` names the root.
+REGISTRY_CHECK = """
+import importlib.metadata, importlib.util, os, pathlib, sys
+import fsspec
+from nemotron.registry import ArtifactRegistry, BackendNotInstalledError
+
+root, work, extra = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+assert os.environ["NEMOTRON_REGISTRY"] == root
+pulled = {"s3fs": extra == "s3", "botocore": extra == "s3", "wandb": False, "rich": False}
+for module, wanted in pulled.items():
+    assert (importlib.util.find_spec(module) is not None) == wanted, f"{module}: {wanted}?"
+if extra != "s3":
+    try:
+        ArtifactRegistry("s3://bucket/registry")
+    except BackendNotInstalledError as exc:
+        assert "pip install 'nemotron-registry[s3]'" in str(exc), exc
+    else:
+        raise AssertionError("s3:// without s3fs did not say what to install")
+
+src = work / "blend"
+(src / "sub").mkdir(parents=True)
+(src / "blend.json").write_text('{"weights": [0.5, 0.5]}')
+(src / "sub" / "shard-000.bin").write_bytes(bytes(range(256)))
+registry = ArtifactRegistry(root)
+v1 = registry.publish("team/data", src, metadata={"tokens": 10})
+(src / "blend.json").write_text('{"weights": [0.25, 0.75]}')
+v2 = registry.publish("team/data", src, inputs=[v1])
+assert (v1.version, v2.version) == (1, 2)
+again = ArtifactRegistry(root)  # a fresh instance reads the same
+assert again.resolve("team/data").version == 2
+assert again.resolve("team/data", 1).metadata == {"tokens": 10}
+assert again.alias("team/data", "prod", 1).aliases == ["prod"]
+assert again.resolve("team/data", "prod").version == 1
+assert again.list() == ["team/data"]
+assert again.verify("team/data").ok and again.verify("team/data", 1).ok
+assert [n.uri for n in again.lineage("team/data").nodes.values()] == [v2.uri, v1.uri]
+local = again.download("team/data", 1)
+assert (local / "blend.json").read_text() == '{"weights": [0.5, 0.5]}'
+
+# art:// through the `fsspec.specs` entry point, on the registry $NEMOTRON_REGISTRY names
+specs = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="fsspec.specs")}
+assert specs["art"] == "nemotron.registry.filesystem:ArtifactFileSystem", specs
+assert fsspec.get_filesystem_class("art").__name__ == "ArtifactFileSystem"
+with fsspec.open("art://team/data:v1/blend.json") as f:
+    assert f.read() == b'{"weights": [0.5, 0.5]}'
+with fsspec.open("art://team/data:prod/sub/shard-000.bin") as f:
+    assert f.read() == bytes(range(256))
+with fsspec.open("art://team/data/blend.json", "rt") as f:  # latest, the name found by prefix
+    assert f.read() == '{"weights": [0.25, 0.75]}'
+fs = fsspec.filesystem("art")
+listed = sorted(fs.ls("team/data:v2", detail=False))
+assert listed == ["team/data:v2/blend.json", "team/data:v2/sub"], listed
+assert fs.info("team/data:v2/sub/shard-000.bin")["size"] == 256
+print("registry ok", registry.root)
+"""
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1 (run from this, the dev environment); its endpoint."""
+    import logging
+
+    from nemotron.registry.testing import S3Server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    saved = dict(os.environ)
+    try:
+        with S3Server() as server:
+            server.bucket("wheels")
+            yield server.endpoint
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def registry_venv(wheels: dict[str, Path], tmp_path: Path, extra: str) -> Path:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    wheel = str(wheels["nemotron_registry"])
+    subprocess.run([*pip, f"{wheel}[{extra}]" if extra else wheel], check=True)
+    return python
+
+
+def test_nemotron_registry_wheel_alone_publishes_locally(
+    wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    """Only its declared dependencies (fsspec, pydantic): publish, resolve, art:// on a folder."""
+    python = registry_venv(wheels, tmp_path, "")
+    root = str(tmp_path / "registry")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NEMOTRON_REGISTRY": root}
+    done = subprocess.run(
+        [python, "-c", REGISTRY_CHECK, root, str(tmp_path), ""],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"registry ok file://{root}\n"
+    assert (tmp_path / "registry" / "team/data/@versions/2.json").is_file()
+
+
+def test_nemotron_registry_wheel_with_s3_extra_publishes_to_s3(
+    wheels: dict[str, Path], tmp_path: Path, s3_endpoint: str
+) -> None:
+    """`nemotron-registry[s3]` against a real (moto) S3 server, found through the AWS env."""
+    from nemotron.registry.testing import s3_env
+
+    python = registry_venv(wheels, tmp_path, "s3")
+    root = "s3://wheels/team/registry"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "NEMOTRON_REGISTRY": root,
+        "NEMOTRON_CACHE_DIR": str(tmp_path / "cache"),
+        **s3_env(s3_endpoint),
+    }
+    done = subprocess.run(
+        [python, "-c", REGISTRY_CHECK, root, str(tmp_path), "s3"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"registry ok {root}\n"
+    assert (tmp_path / "cache").is_dir()  # v1 was downloaded from S3 into the cache

@@ -300,9 +300,9 @@ def test_resolving_offline_fails_with_one_line(
         assert str(caught.value) == OFFLINE_LINE
     with pytest.raises(RegistryError, match=r"^the W&B registry cannot resolve 'nano3/' while"):
         registry.list("nano3/")
-    # pinning an art:// input needs a resolve too
+    # an unpinned art:// input needs a resolve too (a pinned art://raw:v1 is kept as given)
     with pytest.raises(RegistryError, match="cannot resolve 'raw' while WANDB_MODE=offline"):
-        registry.publish("x", ".", inputs=["art://raw:v1"])
+        registry.publish("x", ".", inputs=["art://raw:latest"])
     monkeypatch.setenv("WANDB_MODE", "disabled")
     with pytest.raises(RegistryError, match="while WANDB_MODE=disabled: W&B serves"):
         registry.resolve("nano3/data")

@@ -126,15 +126,15 @@ class FsspecBackend:
     def _top_claim(self, name: str, start: int | None = None) -> int:
         """The highest claimed version (0 if none): gallop up from the hint, then bisect."""
         lo = self._hint(name) if start is None else start
-        if lo and not self.store.exists(self._claim(name, lo)):
+        if lo and not self.store.is_file(self._claim(name, lo)):
             lo = 0
         step, hi = 1, lo + 1
-        while self.store.exists(self._claim(name, hi)):
+        while self.store.is_file(self._claim(name, hi)):
             lo, step = hi, step * 2
             hi = lo + step
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self.store.exists(self._claim(name, mid)):
+            if self.store.is_file(self._claim(name, mid)):
                 lo = mid
             else:
                 hi = mid
@@ -257,6 +257,8 @@ class FsspecBackend:
                     + (f" ({exc.filename})" if getattr(exc, "filename", None) else "")
                 ) from exc
             raise
+        # what `version()` would read back (the manifest is immutable): no GET for it later
+        self._manifests[(name, n)] = self._parse(body, self._manifest(name, n))
         self._after_commit(name, n)
         return version
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import os
 import threading
 import uuid
@@ -73,6 +74,9 @@ class Storage:
         self.root = root.rstrip("/") if root not in ("/", "") else root
         self.local = isinstance(fs, LocalFileSystem)
         self.protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        # s3fs's cat_file asks for the size (a HEAD) before each GET, to split big reads over
+        # `max_concurrency` ranges; the registry's own files are small: one GET each.
+        self._read_options = _one_request(fs)
 
     def url(self, path: str) -> str:
         """The full URL of `path` (with its protocol, absolute for local files)."""
@@ -85,7 +89,7 @@ class Storage:
             if self.local:
                 with open(path, "rb") as f:
                     return f.read()
-            return bytes(self.fs.cat_file(path))
+            return bytes(self.fs.cat_file(path, **self._read_options))
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
@@ -98,7 +102,7 @@ class Storage:
         if self.local:
             found = {p: self.read(p) for p in paths}
             return {p: b for p, b in found.items() if b is not None}
-        out = self.fs.cat(paths, on_error="return")
+        out = self.fs.cat(paths, on_error="return", **self._read_options)
         return {p: bytes(v) for p, v in out.items() if isinstance(v, (bytes, bytearray))}
 
     def exists(self, path: str) -> bool:
@@ -109,6 +113,15 @@ class Storage:
             return bool(self.fs.exists(path))
         except OSError as exc:
             raise _oserror(path, exc) from exc
+
+    def is_file(self, path: str) -> bool:
+        """Whether a file is at `path`, in one request on object stores (a GET), found or not.
+
+        s3fs's `exists` of a missing key costs two: a HEAD, then a listing for a "directory".
+        """
+        if self.local:
+            return os.path.isfile(path)
+        return self.read(path) is not None
 
     def listdir(self, path: str) -> list[str]:
         """Base names in the directory `path` (empty when it does not exist)."""
@@ -241,6 +254,18 @@ class Storage:
                 os.makedirs(path, exist_ok=True)
             except OSError as exc:
                 raise _oserror(path, exc) from exc
+
+
+def _one_request(fs: AbstractFileSystem) -> dict[str, Any]:
+    """The `cat_file` options that read a small file in one request (s3fs: no concurrency)."""
+    method = getattr(fs, "_cat_file", None) or getattr(fs, "cat_file", None)
+    if method is None:
+        return {}
+    try:
+        takes = "max_concurrency" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"max_concurrency": 1} if takes else {}
 
 
 def _unlink(path: str) -> None:

@@ -84,27 +84,37 @@ def copy_file(
     dst: str,
     advance: Callable[[int], None] | None = None,
 ) -> FileRecord:
-    """Copy `src` to `dst` in one pass, hashing what is written; a failure removes `dst`."""
+    """Copy `src` to `dst` in one pass, hashing what is written; a failure removes `dst`.
+
+    An `OSError` that names no file (a failed `write`: disk full, EFBIG) gets the one it was
+    reading or writing as its `filename`.
+    """
     digest = hashlib.sha256()
     size = 0
     local = isinstance(dst_fs, LocalFileSystem)
     target = dst
     if local:
         os.makedirs(os.path.dirname(target), exist_ok=True)
+    where = src
     try:
         with src_fs.open(src, "rb") as fin, dst_fs.open(target, "wb") as fout:
             for chunk in _chunks(fin):
+                where = dst
                 digest.update(chunk)
                 fout.write(chunk)
                 size += len(chunk)
                 if advance:
                     advance(len(chunk))
+                where = src
+            where = dst
             if local:
                 fout.flush()
                 os.fsync(fout.fileno())
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError, NotImplementedError):
             dst_fs.rm_file(target)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = where
         raise
     return FileRecord(size=size, sha256=digest.hexdigest())
 

@@ -8,7 +8,9 @@ only test environments install.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +43,10 @@ class S3Server:
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
+        # one request at a time, as S3 is atomic per request: moto's threaded server checks
+        # `If-None-Match: *` and stores in two steps, and reads a key while a PUT replaces it
+        wsgi = self._server._server
+        wsgi.app = _OneAtATime(wsgi.app)
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         for key, value in s3_env(self.endpoint).items():
@@ -78,3 +84,21 @@ class S3Server:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class _OneAtATime:
+    """A WSGI app that handles one request at a time (its response read whole under the lock)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            response = self._app(environ, start_response)
+            try:
+                return list(response)
+            finally:
+                close = getattr(response, "close", None)
+                if close is not None:
+                    close()
