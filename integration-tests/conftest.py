@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: builds wheels or venvs; takes tens of seconds")
+
+
+@pytest.fixture(scope="session")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Builds every workspace member as users get it: sdist, then a wheel from it, no sources."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        ["uv", "build", "--all-packages", "--no-sources", "-o", str(out)], cwd=ROOT, check=True
+    )
+    return {path.name.split("-")[0]: path for path in out.glob("*.whl")}

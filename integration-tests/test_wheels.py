@@ -46,16 +46,6 @@ with tempfile.TemporaryDirectory() as tmp:
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Builds every workspace member as users get it: sdist, then a wheel from it, no sources."""
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        ["uv", "build", "--all-packages", "--no-sources", "-o", str(out)], cwd=ROOT, check=True
-    )
-    return {path.name.split("-")[0]: path for path in out.glob("*.whl")}
-
-
 def files_in(wheel: Path) -> set[str]:
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
