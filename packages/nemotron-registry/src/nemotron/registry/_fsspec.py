@@ -56,6 +56,7 @@ class FsspecBackend:
             f"{type(fs).__name__}.pipe_file(mode='create') (whatever it guarantees)",
         )
         self._manifests: dict[tuple[str, int], ArtifactVersion] = {}
+        self._marked: set[str] = set()  # names whose marker is known written (never removed)
 
     # -- paths -------------------------------------------------------------------------------
     def _dir(self, name: str) -> str:
@@ -292,8 +293,9 @@ class FsspecBackend:
         try:
             if self._hint(name) < n:
                 self.store.replace(f"{self._dir(name)}/@latest", str(n).encode())
-            if not self.store.exists(self._marker(name)):
+            if name not in self._marked and not self.store.is_file(self._marker(name)):
                 self.store.replace(self._marker(name), b"")
+            self._marked.add(name)
         except RegistryError:
             pass  # the version is committed; hints and markers are rebuilt by the next publish
 
@@ -311,10 +313,10 @@ class FsspecBackend:
     def _reap_below(self, name: str, n: int) -> None:
         """Remove the files of uncommitted versions just below `n` whose publisher died here."""
         k = n - 1
-        while k > 0 and self.store.exists(self._claim(name, k)):
-            if self.version(name, k) is not None:
+        while k > 0:
+            raw = self.store.read(self._claim(name, k))
+            if raw is None or self.version(name, k) is not None:
                 return
-            raw = self.store.read(self._claim(name, k)) or b"{}"
             try:
                 claim = json.loads(raw)
             except ValueError:
