@@ -8,6 +8,8 @@
 - Execution (`RunConfig`, `load_run_profile`, `build_executor`): `env.toml` profiles that become
   nrun executors (local, Docker, Slurm).
 - Registry and tracking (`init`, `ArtifactRegistry`, `WandbTracker`, …).
+- Pipelines (`Step`, `PipelineConfig`, `run_pipeline`): steps as one nrun `Experiment`; the
+  recipe CLI (`@recipe`) is `nemotron.kit.cli`, packagers `nemotron.kit.packaging`.
 
 Importing the package is cheap: each name is imported on first use.
 """
@@ -43,9 +45,11 @@ if TYPE_CHECKING:
         RegistryError,
         RunProfileError,
     )
+    from nemotron.kit.pipeline import PipelineConfig, run_pipeline
     from nemotron.kit.registry import ArtifactEntry, ArtifactRegistry, ArtifactVersion
     from nemotron.kit.resolvers import register_resolvers, register_resolvers_from_config
     from nemotron.kit.run import RunConfig, build_executor, load_run_profile
+    from nemotron.kit.step import Step
     from nemotron.kit.trackers import (
         LineageTracker,
         NoOpTracker,
@@ -92,6 +96,9 @@ _LAZY = {
     "KitError": "exceptions",
     "RegistryError": "exceptions",
     "RunProfileError": "exceptions",
+    "PipelineConfig": "pipeline",
+    "run_pipeline": "pipeline",
+    "Step": "step",
     "ArtifactEntry": "registry",
     "ArtifactRegistry": "registry",
     "ArtifactVersion": "registry",
@@ -137,6 +144,7 @@ __all__ = [
     "LineageTracker",
     "ModelArtifact",
     "NoOpTracker",
+    "PipelineConfig",
     "PretrainBlendsArtifact",
     "PretrainDataArtifact",
     "RegistryError",
@@ -146,6 +154,7 @@ __all__ = [
     "SFTDataArtifact",
     "ScaleError",
     "SplitJsonlDataArtifact",
+    "Step",
     "TrackingInfo",
     "WandbConfig",
     "WandbTracker",
@@ -168,6 +177,7 @@ __all__ = [
     "print_step_complete",
     "register_resolvers",
     "register_resolvers_from_config",
+    "run_pipeline",
     "set_lineage_tracker",
     "to_wandb_uri",
     "tokenizer_to_uri",

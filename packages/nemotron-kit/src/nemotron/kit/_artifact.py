@@ -207,7 +207,10 @@ class Artifact(BaseModel):
 
     # -- saving ------------------------------------------------------------------------------
     def save(self, name: str | None = None) -> None:
-        """Write `metadata.json`; after `init()` publish as `name` (or `self.name`, or the type).
+        """Write `metadata.json`; publish as `name` (or `self.name`, or the type) to the registry.
+
+        The registry is the one `init()` opened, else the one `$NEMOTRON_REGISTRY` names;
+        with neither, only `metadata.json` is written.
 
         The published version's lineage is every artifact this process loaded plus
         `get_input_uris()`. The active lineage tracker logs it too, unless it would publish
@@ -232,7 +235,7 @@ class Artifact(BaseModel):
         used = used_artifacts()
         target = name or self.name or self.type
         info: dict[str, Any] | None = None
-        if _init.is_initialized():
+        if _init.has_registry():
             info = RegistryTracker(_init.get_registry()).log_artifact(self, target, used)
             self._published(target, info)
         if tracker is not None and active and not _publishes_again(tracker):

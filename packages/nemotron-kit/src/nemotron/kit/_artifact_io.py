@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from nemotron.kit._files import atomic_write_text
 from nemotron.kit.exceptions import KitError
 
 __all__ = [
@@ -32,29 +31,8 @@ class ArtifactMetadataNotFoundError(ArtifactError, FileNotFoundError):
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write `data` as JSON to `path`: a temp file in the same folder, fsync, `os.replace`."""
-    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable (best-effort: not every filesystem allows it)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    """Write `data` as JSON to `path` atomically (see `atomic_write_text`), world-readable."""
+    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n", mode=0o644)
 
 
 def same_place(a: Path, b: Path) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,6 +188,10 @@ def build_executor(
     }
     if packager is not None:
         fields["packager"] = packager
+    if config.python:
+        fields["python"] = config.python
+    elif config.executor == "local":
+        fields["python"] = sys.executable  # the Python with this project's packages
     try:
         executor = cls(**fields)
         executor.validate()

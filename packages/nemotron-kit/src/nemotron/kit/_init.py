@@ -88,6 +88,34 @@ def get_registry() -> ArtifactRegistry:
     return get_default_registry()
 
 
+def has_registry() -> bool:
+    """Whether artifacts publish somewhere: `init()` ran, or `$NEMOTRON_REGISTRY` is set."""
+    return _config is not None or bool(os.environ.get("NEMOTRON_REGISTRY"))
+
+
+DEFAULT_ROOT = "~/.nemotron/registry"
+"""Where artifacts go when neither `init()` nor `$NEMOTRON_REGISTRY` names a registry."""
+
+
+def registry_root() -> str:
+    """The registry jobs publish to: `init()`'s, else `$NEMOTRON_REGISTRY`, else `DEFAULT_ROOT`.
+
+    Commands that start jobs pass it on to them as `$NEMOTRON_REGISTRY`.
+    """
+    if _config is not None and _config.root:
+        return _config.root
+    return os.environ.get("NEMOTRON_REGISTRY") or str(Path(DEFAULT_ROOT).expanduser())
+
+
+def jobs_registry() -> ArtifactRegistry:
+    """The registry of `registry_root()`: the one `init()` opened, or one opened on the root."""
+    if _config is not None:
+        return _config.registry
+    from nemotron.registry import ArtifactRegistry
+
+    return ArtifactRegistry(registry_root())
+
+
 def reset() -> None:
     """Forget the configuration (tests, and processes that switch registries)."""
     global _config

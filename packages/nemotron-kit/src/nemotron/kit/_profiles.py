@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nemotron.kit._config_types import did_you_mean
+from nemotron.kit._files import atomic_write_text
 from nemotron.kit._run_config import (
     DEFAULTS,
     RunConfig,
@@ -260,15 +260,5 @@ def save_run_profile(
             lines.append(f"{key} = {_toml(value)}")
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, "\n".join(lines) + "\n")
     return target

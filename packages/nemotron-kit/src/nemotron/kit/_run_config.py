@@ -48,8 +48,8 @@ class RunConfig:
 
     The original kit's fields (NeMo-Run's), mapped onto nrun's executors by `build_executor`,
     plus nrun's own (`secrets`, `launcher`, `retries`, `network`, `port`, `known_hosts`,
-    `accept_new_host_keys`, `startup_commands`). Values are checked when it is made: a wrong
-    type, an unknown executor, or a field the chosen executor does not use is one line.
+    `accept_new_host_keys`, `startup_commands`, `python`). Values are checked when it is made:
+    a wrong type, an unknown executor, or a field the chosen executor does not use is one line.
     """
 
     executor: str = "local"
@@ -108,6 +108,8 @@ class RunConfig:
     accept_new_host_keys: bool = False
     startup_commands: list[str] = dataclasses.field(default_factory=list)
     """Shell lines run before the task on Slurm (the sbatch script's setup lines)."""
+    python: str | None = None
+    """The Python that runs the job where it lands (nrun's default: `python3` on its PATH)."""
     _profile: str | None = dataclasses.field(default=None, compare=False)
     _source: str | None = dataclasses.field(default=None, compare=False)
 

@@ -11,7 +11,9 @@ stdout is not a terminal, and `Artifact.load()` with no path reads it from stdin
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 from nemotron.kit._artifact import Artifact, TrackingInfo
 from nemotron.kit._artifact_io import ArtifactError, ArtifactMetadataNotFoundError
@@ -84,10 +86,15 @@ def print_step_complete(
     """
     if args and isinstance(args[0], dict):  # the original's dict form
         artifacts = {**args[0], **artifacts}
+    payload = {name: json.loads(art.to_json()) for name, art in artifacts.items()}
     stdout = sys.stdout
     if stdout is not None and not stdout.isatty():
-        payload = {name: json.loads(art.to_json()) for name, art in artifacts.items()}
         print(json.dumps(payload), file=stdout, flush=True)
+    handoff = os.environ.get("NEMOTRON_STEP_OUTPUT")
+    if handoff:  # a pipeline step: the next step reads it (nemotron.kit.pipeline)
+        from nemotron.kit._files import atomic_write_text
+
+        atomic_write_text(Path(handoff), json.dumps(payload) + "\n")
 
     from rich.console import Console
     from rich.panel import Panel

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from nemotron.kit._config_types import did_you_mean
+from nemotron.kit._files import atomic_write_text
 from nemotron.kit._init import get_registry
 from nemotron.kit.exceptions import ConfigError
 from nemotron.kit.trackers import record_used_artifact
@@ -394,20 +395,9 @@ def _publish(folder: Path, key: str, record: dict[str, Any]) -> None:
     """Write an answer atomically: a 0600 temp file in the folder, renamed into place."""
     target = _answer_file(folder, key)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".answer-", suffix=".tmp")
+        atomic_write_text(target, json.dumps({"key": key, **record}))
     except OSError as exc:
-        raise ConfigError(f"cannot write rank 0's answer in {folder}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"key": key, **record}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ConfigError(f"cannot write rank 0's answer {target}: {exc.strerror}") from None
-        raise
+        raise ConfigError(f"cannot write rank 0's answer {target}: {exc.strerror}") from None
 
 
 def _await(folder: Path, key: str) -> dict[str, Any]:

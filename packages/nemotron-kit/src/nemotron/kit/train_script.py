@@ -365,6 +365,12 @@ def _load_and_build(
         loaded = OmegaConf.to_container(load_omegaconf_yaml(file), resolve=False)
         assert isinstance(loaded, dict)
         data = merge(data, loaded)
+    run = data.get("run") if "run" not in {f.name for f in dataclasses.fields(cls)} else None
+    if isinstance(run, dict):
+        # a recipe's train.yaml: `run:` binds artifact names for `${art:name,...}`
+        from nemotron.kit.resolvers import register_resolvers_from_config
+
+        register_resolvers_from_config({"run": data.pop("run")})
     config = OmegaConf.create(data)
     apply_hydra_overrides(config, tokens, schema=cls)
     return omegaconf_to_dataclass(config, cls)
