@@ -142,3 +142,49 @@ def test_step_command_and_module_object():
     step = Step("s", module, torchrun=True)
     assert step.module_name == "json" and step.module_file == module.__file__
     assert step.get_command(2)[2:] == ["torch.distributed.run", "--nproc-per-node=2", "-m", "json"]
+
+
+def slurm_up() -> None:
+    """Skip unless the test cluster (integration-tests/slurm-up.sh) answers with its nodes."""
+    import shutil
+    import subprocess
+
+    pytest.importorskip("nrun.exec.slurm", reason="nrun-exec-slurm is not installed")
+    if shutil.which("sinfo") is None:
+        pytest.skip("no Slurm client tools; start the cluster with integration-tests/slurm-up.sh")
+    done = subprocess.run(["sinfo", "-hN", "-o", "%N"], capture_output=True, text=True)
+    if done.returncode != 0 or "node2" not in done.stdout:
+        pytest.skip("Slurm is not up; start it with integration-tests/slurm-up.sh")
+
+
+def test_the_pipeline_runs_on_the_slurm_cluster(
+    steps_pkg: list[Step], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Three sbatch jobs chained by afterok on the real cluster; the lineage as locally."""
+    import os
+    import sys
+
+    slurm_up()
+    env = [f"{k}={os.environ[k]}" for k in ("PYTHONPATH", "PIPE_OUT", "NEMOTRON_REGISTRY")]
+    config = PipelineConfig(
+        launcher="sbatch",
+        executor="slurm",
+        job_name="pipe-slurm",
+        time="00:05:00",
+        python=sys.executable,
+        env_vars=env,
+    )
+    assert run_pipeline(config, steps_pkg, ["--on-slurm"]) == 0
+    registry = ArtifactRegistry(str(tmp_path / "registry"))
+    assert registry.resolve("pipe-third").metadata["args"] == ["--on-slurm"]
+    assert registry.lineage("pipe-third").upstream()[:2] == [
+        "art://pipe-second:v1",
+        "art://pipe-first:v1",
+    ]
+    monkeypatch.setenv("PIPE_FAIL", "second")
+    assert run_pipeline(config, steps_pkg) != 0
+    from nrun.exec.experiment import Experiment
+
+    latest = max(Experiment.list("pipe-slurm"), key=lambda e: e["id"])
+    states = {k: str(v) for k, v in Experiment.from_id(latest["id"]).status().items()}
+    assert states == {"first": "SUCCEEDED", "second": "FAILED", "third": "CANCELLED"}
