@@ -97,7 +97,7 @@ def _run_config(config: PipelineConfig) -> RunConfig:
     }
     if kind != "slurm":
         return RunConfig(**common)
-    slurm = {
+    slurm: dict[str, Any] = {
         "account": config.account,
         "partition": config.partition,
         "nodes": config.nodes,

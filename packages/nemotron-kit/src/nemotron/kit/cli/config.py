@@ -293,10 +293,9 @@ class ConfigBuilder:
             os.umask(old)
         self._job_dir = target.resolve()
         job_path, train_path = self._job_dir / "job.yaml", self._job_dir / "train.yaml"
-        dump = {"sort_keys": False, "allow_unicode": True}
         try:
-            atomic_write_text(job_path, yaml.safe_dump(plain(job), **dump))
-            atomic_write_text(train_path, yaml.safe_dump(self.train_config(), **dump))
+            for path, data in ((job_path, plain(job)), (train_path, self.train_config())):
+                atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         except BaseException:
             import shutil
 

@@ -155,7 +155,7 @@ def _run_recipe(meta: RecipeMetadata, ctx: typer.Context) -> int:
         builder.load_and_merge()
         builder.resolve_artifacts()
         run_config = builder.load_profile()
-        env = {"NEMOTRON_REGISTRY": root}
+        env = _job_env(root, local=run_config is None)
         executor = _executor(run_config, env) if run_config is not None else None
         builder.build_job_config(env)
         secrets = run_config.secrets if run_config is not None else ()
@@ -181,6 +181,23 @@ def _run_recipe(meta: RecipeMetadata, ctx: typer.Context) -> int:
     )
 
 
+def _job_env(root: str, *, local: bool) -> dict[str, str]:
+    """What the job gets besides its profile's: the registry, and W&B's `[wandb]` project.
+
+    A profile's executor adds W&B's project itself (`build_executor`).
+    """
+    env = {"NEMOTRON_REGISTRY": root}
+    if local:
+        from nemotron.kit.run import load_wandb_config
+
+        wandb = load_wandb_config()
+        for key in ("project", "entity"):
+            value = getattr(wandb, key, None) if wandb is not None else None
+            if value and f"WANDB_{key.upper()}" not in os.environ:
+                env[f"WANDB_{key.upper()}"] = value
+    return env
+
+
 def _executor(config: RunConfig, env: Mapping[str, str]) -> Executor:
     from nemotron.kit.run import build_executor
 
@@ -195,7 +212,11 @@ def _title(meta: RecipeMetadata, config: RunConfig) -> str:
 def _packager(meta: RecipeMetadata, train_path: Path, argv: list[str]) -> Packager:
     from nemotron.kit.packaging import CodePackager, SelfContainedPackager
 
-    common = {"script_path": str(meta.script_path), "train_path": str(train_path), "argv": argv}
+    common: dict[str, Any] = {
+        "script_path": str(meta.script_path),
+        "train_path": str(train_path),
+        "argv": argv,
+    }
     if meta.packager == "code":
         return CodePackager(**common)
     if meta.packager == "self_contained":

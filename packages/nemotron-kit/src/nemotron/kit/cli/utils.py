@@ -20,7 +20,7 @@ def plain(config: Any) -> dict[str, Any]:
     if isinstance(config, DictConfig):
         data = OmegaConf.to_container(config, resolve=False)
         assert isinstance(data, dict)
-        return data
+        return {str(k): v for k, v in data.items()}
     return {k: plain(v) if isinstance(v, Mapping) else v for k, v in dict(config).items()}
 
 
