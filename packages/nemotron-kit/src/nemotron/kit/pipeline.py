@@ -147,8 +147,9 @@ def _experiment(
         if step.torchrun:
             step_executor.launcher = "torchrun"
             step_executor.ntasks_per_node = config.nproc_per_node
+        argv = [*extra, *step.args]
         task = Partial(
-            run_step, module=step.module_name, name=step.name, argv=extra, previous=previous
+            run_step, module=step.module_name, name=step.name, argv=argv, previous=previous
         )
         experiment.add(
             task,
@@ -219,7 +220,8 @@ def run_pipeline(
         err.print(f"[dim]executor: {executor.describe()}[/dim]", soft_wrap=True)
     if config.dry_run:
         for step in steps:
-            err.print(f"  {step.name}: python -m {step.module_name} {' '.join(extra)}".rstrip())
+            shown = " ".join([*extra, *step.args])
+            err.print(f"  {step.name}: python -m {step.module_name} {shown}".rstrip())
         return 0
     try:
         experiment = _experiment(config, steps, executor, extra)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 __all__ = ["Step"]
@@ -27,6 +27,8 @@ class Step:
     """The module run as `__main__` (a module object, or its dotted name)."""
     torchrun: bool = False
     """Whether to run it with torchrun (one process per GPU)."""
+    args: list[str] = field(default_factory=list)
+    """Arguments for this step alone (after the pipeline's `extra_args`): `["iters=5"]`."""
 
     @property
     def module_name(self) -> str:
@@ -48,5 +50,6 @@ class Step:
                 f"--nproc-per-node={nproc_per_node}",
                 "-m",
                 self.module_name,
+                *self.args,
             ]
-        return [sys.executable, "-m", self.module_name]
+        return [sys.executable, "-m", self.module_name, *self.args]

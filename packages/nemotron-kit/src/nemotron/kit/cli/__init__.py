@@ -16,6 +16,7 @@ def pretrain(ctx: typer.Context) -> None:
 from __future__ import annotations
 
 from nemotron.kit.cli.globals import GlobalContext, RecipeUsageError, global_callback
+from nemotron.kit.cli.pipe import run_pipe
 from nemotron.kit.cli.recipe import RECIPE_CONTEXT_SETTINGS, RecipeMetadata, recipe
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "RecipeUsageError",
     "global_callback",
     "recipe",
+    "run_pipe",
 ]
