@@ -8,11 +8,8 @@ environment is set for the whole module.
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
-import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +36,7 @@ from nemotron.kit.wandb import (
     init_wandb_if_configured,
     log_wandb_config,
 )
+from nemotron.registry.testing import offline_run_records, records_of
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -80,51 +78,12 @@ def clean_state() -> Iterator[None]:
     set_lineage_tracker(None)
 
 
-# -- the offline run's log: 32 KiB blocks of CRC-checked chunks holding Record protos
-MAGIC = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
-BLOCK = 32 * 1024
-
-
-def read_log(path: Path) -> list[pb.Record]:
-    data = path.read_bytes()
-    assert data.startswith(MAGIC), f"{path} is not a W&B log"
-    records, pending, pos = [], b"", len(MAGIC)
-    while pos + 7 <= len(data):
-        room = BLOCK - pos % BLOCK
-        if room < 7:
-            pos += room
-            continue
-        crc, size, kind = struct.unpack_from("<IHB", data, pos)
-        if (crc, size, kind) == (0, 0, 0):
-            pos += room  # zero padding to the end of the block
-            continue
-        if pos + 7 + size > len(data):
-            break
-        chunk = data[pos + 7 : pos + 7 + size]
-        assert zlib.crc32(bytes([kind]) + chunk) == crc, f"corrupt chunk at {pos}"
-        pos += 7 + size
-        pending = chunk if kind in (1, 2) else pending + chunk  # FULL/FIRST start a record
-        if kind in (1, 4):  # FULL/LAST end one
-            record = pb.Record()
-            record.ParseFromString(pending)
-            records.append(record)
-    return records
-
-
 def finished_log(run_dir: str | Path) -> list[pb.Record]:
-    """Every record of a finished run (wandb-core may still be flushing after `finish()`)."""
-    (log,) = Path(run_dir).glob("run-*.wandb")
-    deadline = time.monotonic() + 30
-    while True:
-        records = read_log(log)
-        if records and records[-1].WhichOneof("record_type") == "exit":
-            return records
-        assert time.monotonic() < deadline, f"{log} has no exit record"
-        time.sleep(0.05)
+    return offline_run_records(run_dir)
 
 
 def of_kind(records: list[pb.Record], kind: str) -> list[Any]:
-    return [getattr(r, kind) for r in records if r.WhichOneof("record_type") == kind]
+    return records_of(records, kind)
 
 
 def contents(art: pb.ArtifactRecord) -> dict[str, str]:

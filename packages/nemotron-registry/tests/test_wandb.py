@@ -11,12 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import struct
 import subprocess
 import sys
-import time
 import uuid
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,7 +32,7 @@ from nemotron.registry import (
     RegistryError,
 )
 from nemotron.registry._wandb import WandbBackend
-from nemotron.registry.testing import S3Server
+from nemotron.registry.testing import S3Server, offline_run_records, records_of
 
 OFFLINE_LINE = (
     "the W&B registry cannot resolve 'nano3/data' while WANDB_MODE=offline: W&B serves"
@@ -73,51 +70,12 @@ def registry() -> ArtifactRegistry:
     return ArtifactRegistry("wandb://team/proj")
 
 
-# -- reading a .wandb file (a LevelDB-style log of Record protos, as wandb-core writes it) ------
-_HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
-_BLOCK = 32 * 1024
-_FULL, _FIRST, _MIDDLE, _LAST = 1, 2, 3, 4
-
-
-def read_records(path: Path) -> list[pb.Record]:
-    """Every record of a `.wandb` transaction log, each chunk's CRC-32 checked."""
-    data = path.read_bytes()
-    assert data[: len(_HEADER)] == _HEADER, f"{path} is not a W&B transaction log"
-    records: list[pb.Record] = []
-    pending, pos = b"", len(_HEADER)
-    while pos + 7 <= len(data):
-        left = _BLOCK - pos % _BLOCK
-        crc, length, kind = struct.unpack_from("<IHB", data, pos)
-        if left < 7 or (crc, length, kind) == (0, 0, 0):
-            pos += left  # block trailer (zero padding)
-            continue
-        if pos + 7 + length > len(data):
-            break  # still being written
-        chunk = data[pos + 7 : pos + 7 + length]
-        assert zlib.crc32(bytes([kind]) + chunk) == crc, f"bad chunk at {pos} of {path}"
-        pos += 7 + length
-        pending = chunk if kind in (_FULL, _FIRST) else pending + chunk
-        if kind in (_FULL, _LAST):
-            record = pb.Record()
-            record.ParseFromString(pending)
-            records.append(record)
-    return records
-
-
 def run_log(run_dir: str | Path) -> list[pb.Record]:
-    """The records of a finished offline run (wandb-core may flush the log after `finish()`)."""
-    (log,) = Path(run_dir).glob("run-*.wandb")
-    deadline = time.monotonic() + 30
-    while True:
-        records = read_records(log)
-        if records and records[-1].WhichOneof("record_type") == "exit":
-            return records
-        assert time.monotonic() < deadline, f"{log} has no exit record"
-        time.sleep(0.05)
+    return offline_run_records(run_dir)
 
 
 def artifacts_of(records: list[pb.Record]) -> list[pb.ArtifactRecord]:
-    return [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
+    return records_of(records, "artifact")
 
 
 def run_dir_of(url: str) -> Path:

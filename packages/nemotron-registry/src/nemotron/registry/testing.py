@@ -1,20 +1,76 @@
-"""Test helpers shipped with the package: a real S3 server (moto) on 127.0.0.1 for any suite.
+"""Test helpers shipped with the package: a real S3 server (moto), and W&B offline runs read back.
 
 `S3Server` starts `moto`'s threaded server on a free loopback port and gives the
 `storage_options` s3fs needs (dummy credentials, the endpoint). It needs `moto[server]`, which
-only test environments install.
+only test environments install. `offline_run_records` reads what an offline W&B run wrote
+(its `run-*.wandb` log of `Record` protos), so a test checks what W&B would receive.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import threading
+import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["S3Server", "s3_env"]
+__all__ = ["S3Server", "offline_run_records", "read_wandb_log", "records_of", "s3_env"]
+
+_HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
+_BLOCK = 32 * 1024
+_FULL, _FIRST, _LAST = 1, 2, 4
+
+
+def read_wandb_log(path: str | os.PathLike[str]) -> list[Any]:
+    """Every `Record` of a `.wandb` transaction log (LevelDB-style blocks, CRC-32 checked)."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    data = Path(path).read_bytes()
+    if data[: len(_HEADER)] != _HEADER:
+        raise ValueError(f"{path} is not a W&B transaction log")
+    records: list[Any] = []
+    pending, pos = b"", len(_HEADER)
+    while pos + 7 <= len(data):
+        left = _BLOCK - pos % _BLOCK
+        crc, length, kind = struct.unpack_from("<IHB", data, pos)
+        if left < 7 or (crc, length, kind) == (0, 0, 0):
+            pos += left  # block trailer (zero padding)
+            continue
+        if pos + 7 + length > len(data):
+            break  # still being written
+        chunk = data[pos + 7 : pos + 7 + length]
+        if zlib.crc32(bytes([kind]) + chunk) != crc:
+            raise ValueError(f"bad chunk at byte {pos} of {path}")
+        pos += 7 + length
+        pending = chunk if kind in (_FULL, _FIRST) else pending + chunk
+        if kind in (_FULL, _LAST):
+            record = pb.Record()
+            record.ParseFromString(pending)
+            records.append(record)
+    return records
+
+
+def offline_run_records(run_dir: str | os.PathLike[str], timeout: float = 30) -> list[Any]:
+    """The records of a finished offline run (wandb-core may flush its log after `finish()`)."""
+    (log,) = Path(run_dir).glob("run-*.wandb")
+    deadline = time.monotonic() + timeout
+    while True:
+        records = read_wandb_log(log)
+        if records and records[-1].WhichOneof("record_type") == "exit":
+            return records
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{log} has no exit record after {timeout} s")
+        time.sleep(0.05)
+
+
+def records_of(records: list[Any], kind: str) -> list[Any]:
+    """The payloads of the records of one kind (`artifact`, `run`, `history`, …)."""
+    return [getattr(r, kind) for r in records if r.WhichOneof("record_type") == kind]
 
 
 def s3_env(endpoint: str) -> dict[str, str]:
