@@ -49,7 +49,7 @@ def read_wandb_log(path: str | os.PathLike[str]) -> list[Any]:
         pos += 7 + length
         pending = chunk if kind in (_FULL, _FIRST) else pending + chunk
         if kind in (_FULL, _LAST):
-            record = pb.Record()
+            record = pb.Record()  # type: ignore[attr-defined]  # generated protobuf module
             record.ParseFromString(pending)
             records.append(record)
     return records
