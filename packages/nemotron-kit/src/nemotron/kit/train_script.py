@@ -274,9 +274,7 @@ def _resolved(config: DictConfig | Mapping[str, Any]) -> dict[Any, Any]:
     if not OmegaConf.has_resolver("art") and "${art:" in str(
         OmegaConf.to_container(conf, resolve=False)
     ):
-        from nemotron.kit.resolvers import register_resolvers_from_config
-
-        register_resolvers_from_config(conf)
+        _register_from(conf)
     try:
         data = OmegaConf.to_container(conf, resolve=True)
     except OmegaConfBaseException as exc:
@@ -289,6 +287,16 @@ def _resolved(config: DictConfig | Mapping[str, Any]) -> dict[Any, Any]:
         raise ConfigError(f"{where}: {reason}") from cause
     assert isinstance(data, dict)
     return data
+
+
+def _register_from(config: Any) -> None:
+    """Register `${art:…}` with the artifacts a `run:` section binds; one line if one is unknown."""
+    from nemotron.kit.resolvers import register_resolvers_from_config
+
+    try:
+        register_resolvers_from_config(config)
+    except _registry_error() as exc:
+        raise ConfigError(f"cannot bind the config's artifacts: {exc}") from None
 
 
 def _registry_error() -> type[Exception]:
@@ -368,9 +376,7 @@ def _load_and_build(
     run = data.get("run") if "run" not in {f.name for f in dataclasses.fields(cls)} else None
     if isinstance(run, dict):
         # a recipe's train.yaml: `run:` binds artifact names for `${art:name,...}`
-        from nemotron.kit.resolvers import register_resolvers_from_config
-
-        register_resolvers_from_config({"run": data.pop("run")})
+        _register_from({"run": data.pop("run")})
     config = OmegaConf.create(data)
     apply_hydra_overrides(config, tokens, schema=cls)
     return omegaconf_to_dataclass(config, cls)
