@@ -48,3 +48,29 @@ def test_kit_wheel_runs_both_quick_start_blocks(wheels: dict[str, Path], tmp_pat
         check=True,
     )
     assert found.stdout == "True\n"  # W&B only with the [wandb] extra
+
+
+APP_WHEELS = (*SIBLINGS, "nemotron_tiny_recipes", "nemotron_app")
+
+
+def test_app_wheel_runs_the_main_job(wheels: dict[str, Path], tmp_path: Path) -> None:
+    """`pip install nemotron-app` in an empty venv, then the README's main job, as a user has it."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, *(wheels[name] for name in APP_WHEELS)], check=True)
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        ["nemotron", "recipe", "pipe"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    tree = done.stdout[done.stdout.index("Lineage of eval") :]
+    for name in ("tiny-eval:v1", "tiny-sft:v1", "tiny-pretrain:v1", "tiny-blends:v1"):
+        assert name in tree, tree
+    assert "corpus/fables.txt" in tree.replace("\n", "").replace(" ", "").replace("│", "")
+    assert (tmp_path / ".nemotron" / "registry" / "tiny-eval").is_dir()  # the default registry
+    listed = subprocess.run(
+        ["nemotron", "artifact", "list"], env=env, capture_output=True, text=True, check=True
+    )
+    assert "tiny-tokens" in listed.stdout and "tiny-eval" in listed.stdout

@@ -1,0 +1,84 @@
+"""The root README's commands, as a user types them at the repository's root."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def bash_lines() -> list[str]:
+    return [
+        line
+        for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+        for line in block.strip().splitlines()
+    ]
+
+
+def inline_commands() -> list[str]:
+    return re.findall(r"`(uv run nemotron [^`]+)`", README)
+
+
+@pytest.fixture
+def user_env(tmp_path: Path) -> dict[str, str]:
+    """The caller's environment with nemotron's and nrun's state in a fresh folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMOTRON_", "NRUN_HOME"))}
+    env.update(NEMOTRON_REGISTRY=str(tmp_path / "registry"), NRUN_HOME=str(tmp_path / "nrun"))
+    env.pop("VIRTUAL_ENV", None)  # `uv run` uses the workspace's own venv
+    return env
+
+
+def shell(line: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_the_main_job_ends_with_the_lineage_tree(user_env: dict[str, str], tmp_path: Path):
+    (main,) = [line for line in bash_lines() if "nemotron recipe pipe" in line]
+    done = shell(main, user_env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    tree = done.stdout[done.stdout.rindex("Lineage of") :]
+    for name in ("tiny-eval:v1", "tiny-sft:v1", "tiny-pretrain:v1", "tiny-tokens:v1"):
+        assert name in tree
+    assert "Traceback" not in done.stderr
+    lineage, dry_run, helped = inline_commands()
+    assert lineage == "uv run nemotron artifact lineage tiny-sft"
+    shown = shell(lineage, user_env)
+    assert shown.returncode == 0 and shown.stdout.startswith("tiny-sft:v1"), shown.stderr
+    planned = shell(dry_run, user_env)
+    assert planned.returncode == 0 and "iters: 50" in planned.stderr + planned.stdout
+    listed = shell(helped, user_env)
+    assert listed.returncode == 0
+    for step in ("tokenize", "blend", "pretrain", "sft", "eval", "pipe"):
+        assert step in listed.stdout
+
+
+def test_the_pipeline_on_the_test_cluster_through_ssh(user_env: dict[str, str]):
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("with-services.sh starts the services as root with apt")
+    (line,) = [line for line in bash_lines() if "on-the-test-cluster.sh" in line]
+    done = shell(line, user_env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "via ssh://nrun@127.0.0.1:2222" in done.stderr
+    tree = done.stdout[done.stdout.rindex("Lineage of") :]
+    assert "tiny-eval:v" in tree and "tiny-tokens:v" in tree
+    assert "/tmp/nrun-it/kit-venv/" in tree  # the corpus as the cluster's jobs read it
+
+
+def test_nrun_examples_run(user_env: dict[str, str]):
+    lines = [line for line in bash_lines() if line.startswith("uv run examples/")]
+    assert len(lines) == 2
+    for line in lines:
+        done = shell(line, user_env)
+        assert done.returncode == 0, (line, done.stderr[-3000:])
+        assert "Traceback" not in done.stderr
