@@ -4,7 +4,8 @@
 # every user, so a job of the SSH user (`nrun`) can import them. A real cluster has such an
 # environment (or a container image); run profiles name it with `python = ".../bin/python"`.
 #
-# Idempotent: the venv is made once; our packages are reinstalled from the sources each run.
+# Idempotent: the venv is made once; our packages are reinstalled when their sources changed,
+# as wheels (`--no-sources`: not editable), so the venv works where only it is mounted.
 # Needs uv. Prints the venv's python on stdout.
 #
 # Environment:
@@ -25,13 +26,22 @@ PATHS=("$ROOT/packages/nrun-config" "$ROOT/packages/nrun-exec-local"
 t0=$(date +%s)
 mkdir -p "$NRUN_IT_DIR"
 chmod 755 "$NRUN_IT_DIR"
+exec 9>"$NRUN_IT_DIR/kit-venv.lock"
+flock 9  # one build at a time: test envs running in parallel may all ask for it
 if [[ ! -x $VENV/bin/python ]]; then
   uv venv --quiet --python "$PYTHON" "$VENV" >&2
 fi
-reinstall=()
-for name in "${OURS[@]}"; do reinstall+=(--reinstall-package "$name"); done
-uv pip install --quiet --python "$VENV/bin/python" --link-mode=copy "${reinstall[@]}" \
-  "${PATHS[@]}" >&2
-chmod -R a+rX "$VENV"
+# What is installed is named by the sources' digest: unchanged sources, nothing to do (a job
+# may be running from the venv right now).
+digest=$(find "${PATHS[@]}" -type f -not -path '*/__pycache__/*' -not -path '*/tests/*' -not -path '*/.*' \
+  -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+if [[ $(cat "$VENV/.nemotron-sources" 2>/dev/null) != "$digest" ]]; then
+  reinstall=()
+  for name in "${OURS[@]}"; do reinstall+=(--reinstall-package "$name"); done
+  uv pip install --quiet --python "$VENV/bin/python" --link-mode=copy --no-sources \
+    "${reinstall[@]}" "${PATHS[@]}" >&2
+  echo "$digest" > "$VENV/.nemotron-sources"
+  chmod -R a+rX "$VENV"
+fi
 log "$VENV ready in $(( $(date +%s) - t0 )) s"
 echo "$VENV/bin/python"

@@ -224,3 +224,60 @@ def test_a_failing_script_gives_its_exit_code_as_a_real_process(project: Path, t
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "cannot both be given" in done.stderr
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def docker_python() -> str:
+    """The jobs' Python for a container: the venv integration-tests/cluster-venv.sh builds.
+
+    It is made of Debian's /usr/bin/python3, the interpreter of the test image too, so
+    mounted at the same path it runs in the container with the kit installed.
+    """
+    import shutil
+
+    pytest.importorskip("nrun.exec.docker", reason="nrun-exec-docker is not installed")
+    if shutil.which("docker") is None:
+        pytest.skip("no docker client; start the daemon with integration-tests/docker-up.sh")
+    image = subprocess.run(
+        ["docker", "image", "inspect", "nrun-test-python:bookworm"], capture_output=True
+    )
+    if image.returncode != 0:
+        pytest.skip("no Docker daemon with the test image; run integration-tests/docker-up.sh")
+    script = ROOT / "integration-tests" / "cluster-venv.sh"
+    if not script.is_file() or shutil.which("uv") is None:
+        pytest.skip("needs the repository's integration-tests/cluster-venv.sh and uv")
+    done = subprocess.run([str(script)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_docker_profile_runs_the_recipe_in_a_container(project: Path, tmp_path: Path):
+    python = docker_python()
+    venv = str(Path(python).parents[1])
+    (project / "env.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [box]
+            executor = "docker"
+            container_image = "nrun-test-python:bookworm"
+            network = "none"
+            python = "{python}"
+            mounts = ["{venv}:{venv}:ro", "{tmp_path}:{tmp_path}"]
+            env_vars = ["RECIPE_REPORT={tmp_path / "report.json"}"]
+            """
+        )
+    )
+    result = CliRunner().invoke(app(), ["train", "--run", "box", "iters=6"])
+    assert result.exit_code == 0, result.output
+    assert report(tmp_path)["iters"] == 6
+    registry = ArtifactRegistry(str(tmp_path / "registry"))
+    assert registry.resolve("recipe-model").inputs == ["art://recipe-data:v2"]
+    from nrun.exec.experiment import Experiment
+
+    (listed,) = Experiment.list("demo-train")
+    exp = Experiment.from_id(listed["id"])
+    assert {k: str(v) for k, v in exp.status().items()} == {"train": "SUCCEEDED"}
+    executor = (Path(exp.dir) / "tasks" / "train" / "executor.yaml").read_text()
+    assert "DockerExecutor" in executor
