@@ -19,9 +19,8 @@ NRUN_IT_DIR=${NRUN_IT_DIR:-/tmp/nrun-it}
 VENV=$NRUN_IT_DIR/kit-venv
 PYTHON=${NRUN_IT_NODE_PYTHON:-/usr/bin/python3}
 OURS=(nrun-config nrun-exec-local nemotron-registry nemotron-kit nemotron-tiny-recipes)
-PATHS=("$ROOT/packages/nrun-config" "$ROOT/packages/nrun-exec-local"
-       "$ROOT/packages/nemotron-registry" "$ROOT/packages/nemotron-kit"
-       "$ROOT/examples/tiny-recipes")
+SOURCES=(packages/nrun-config packages/nrun-exec-local packages/nemotron-registry
+         packages/nemotron-kit examples/tiny-recipes)
 
 t0=$(date +%s)
 mkdir -p "$NRUN_IT_DIR"
@@ -33,13 +32,14 @@ if [[ ! -x $VENV/bin/python ]]; then
 fi
 # What is installed is named by the sources' digest: unchanged sources, nothing to do (a job
 # may be running from the venv right now).
-digest=$(find "${PATHS[@]}" -type f -not -path '*/__pycache__/*' -not -path '*/tests/*' -not -path '*/.*' \
-  -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+cd "$ROOT"
+digest=$(find "${SOURCES[@]}" -type f -not -path '*/__pycache__/*' -not -path '*/tests/*' \
+  -not -path '*/.*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 if [[ $(cat "$VENV/.nemotron-sources" 2>/dev/null) != "$digest" ]]; then
   reinstall=()
   for name in "${OURS[@]}"; do reinstall+=(--reinstall-package "$name"); done
   uv pip install --quiet --python "$VENV/bin/python" --link-mode=copy --no-sources \
-    "${reinstall[@]}" "${PATHS[@]}" >&2
+    "${reinstall[@]}" "${SOURCES[@]}" >&2
   echo "$digest" > "$VENV/.nemotron-sources"
   chmod -R a+rX "$VENV"
 fi

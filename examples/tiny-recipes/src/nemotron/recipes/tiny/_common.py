@@ -21,6 +21,7 @@ __all__ = [
     "read_json",
     "shipped",
     "step_errors",
+    "wandb_run",
     "write_json",
 ]
 
@@ -47,6 +48,34 @@ def step_errors(step: str) -> Iterator[None]:
         prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else step
         print(f"{prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+@contextlib.contextmanager
+def wandb_run(step: str, cfg: object) -> Iterator[None]:
+    """A W&B run around the step when `$WANDB_PROJECT` is set and wandb is installed.
+
+    The kit's `init_wandb_from_env()` starts it (`$WANDB_ENTITY`; `WANDB_MODE=offline` works)
+    and makes its `WandbTracker` the lineage tracker: each `artifact.save()` then logs the
+    artifact to the run, with the `art://` versions it was made from in its metadata, besides
+    publishing it to the registry. The run is tagged `tiny` and `step`, records `cfg`, and is
+    finished with exit code 0, or 1 if the step fails. Without the variable, or without wandb
+    (the `wandb` extra), nothing happens and wandb is not imported.
+    """
+    if not os.environ.get("WANDB_PROJECT"):
+        yield
+        return
+    from nemotron.kit.train_script import init_wandb_from_env
+    from nemotron.kit.wandb import add_wandb_tags, finish_wandb, log_wandb_config
+
+    init_wandb_from_env()
+    add_wandb_tags(["tiny", step])
+    log_wandb_config(cfg)
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        finish_wandb(exit_code=1 if failed else 0)
 
 
 def open_registry() -> None:

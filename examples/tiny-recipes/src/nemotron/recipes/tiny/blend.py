@@ -26,6 +26,7 @@ from nemotron.recipes.tiny._common import (
     read_json,
     step_errors,
     write_json,
+    wandb_run,
 )
 
 from nemotron.kit import (
@@ -101,7 +102,8 @@ def main() -> None:
     """Parse the config, blend, print the artifact."""
     with step_errors("blend"):
         cfg = parse_config_and_overrides(BlendConfig, config_file=None)
-        artifact = run(cfg)
+        with wandb_run("blend", cfg):
+            artifact = run(cfg)
     print_step_complete(data=artifact, title="Blended")
 
 

@@ -26,6 +26,7 @@ from nemotron.recipes.tiny._common import (
     shipped,
     step_errors,
     write_json,
+    wandb_run,
 )
 from nemotron.recipes.tiny._model import evaluate, generate, load_checkpoint, windows
 from nemotron.recipes.tiny._sft_data import PROMPT, pack, read_examples, sft_windows
@@ -105,7 +106,8 @@ def main() -> None:
     """Parse the config, evaluate, print the artifact."""
     with step_errors("eval"):
         cfg = parse_config_and_overrides(EvalConfig, config_file=None)
-        artifact = run(cfg)
+        with wandb_run("eval", cfg):
+            artifact = run(cfg)
     print_step_complete(eval=artifact, title="Evaluated")
 
 

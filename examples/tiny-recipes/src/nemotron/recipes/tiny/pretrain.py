@@ -29,6 +29,7 @@ from nemotron.recipes.tiny._common import (
     output_folder,
     step_errors,
     write_json,
+    wandb_run,
 )
 from nemotron.recipes.tiny._data import read_blend
 from nemotron.recipes.tiny._model import (
@@ -147,7 +148,8 @@ def main() -> None:
     """Parse the config, pretrain, print the artifact."""
     with step_errors("pretrain"):
         cfg = parse_config_and_overrides(PretrainConfig, config_file=None)
-        artifact = run(cfg)
+        with wandb_run("pretrain", cfg):
+            artifact = run(cfg)
     print_step_complete(model=artifact, title="Pretrained")
 
 

@@ -30,6 +30,7 @@ from nemotron.recipes.tiny._common import (
     shipped,
     step_errors,
     write_json,
+    wandb_run,
 )
 from nemotron.recipes.tiny._model import (
     Ids,
@@ -175,7 +176,8 @@ def main() -> None:
     """Parse the config, run SFT, print both artifacts."""
     with step_errors("sft"):
         cfg = parse_config_and_overrides(SFTConfig, config_file=None)
-        data, model = run(cfg)
+        with wandb_run("sft", cfg):
+            data, model = run(cfg)
     print_step_complete(data=data, model=model, title="Fine-tuned")
 
 

@@ -28,6 +28,7 @@ from nemotron.recipes.tiny._common import (
     output_folder,
     step_errors,
     write_json,
+    wandb_run,
 )
 from nemotron.recipes.tiny._tokenizer import CharTokenizer
 
@@ -121,7 +122,8 @@ def main() -> None:
     """Parse the config (`--config FILE`, `key=value`), tokenize, print the artifact."""
     with step_errors("tokenize"):
         cfg = parse_config_and_overrides(TokenizeConfig, config_file=None)
-        artifact = run(cfg)
+        with wandb_run("tokenize", cfg):
+            artifact = run(cfg)
     print_step_complete(data=artifact, title="Tokenized")
 
 
