@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -281,3 +282,71 @@ def test_a_docker_profile_runs_the_recipe_in_a_container(project: Path, tmp_path
     assert {k: str(v) for k, v in exp.status().items()} == {"train": "SUCCEEDED"}
     executor = (Path(exp.dir) / "tasks" / "train" / "executor.yaml").read_text()
     assert "DockerExecutor" in executor
+
+
+def test_stage_puts_the_job_on_the_cluster_and_it_runs_there(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`--stage` on an SSH profile: the files land on the login node; the command shown runs."""
+    import re
+    import shlex
+    import shutil
+    import uuid
+
+    pytest.importorskip("nrun.exec.slurm", reason="nrun-exec-slurm is not installed")
+    ssh = Path("/tmp/nrun-it/sshd")
+    script = ROOT / "integration-tests" / "cluster-venv.sh"
+    if not (ssh / "id_ed25519").exists() or not script.is_file() or shutil.which("uv") is None:
+        pytest.skip("no SSH login node; start it with integration-tests/sshd-up.sh")
+    python = subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout
+    # the job runs as the login node's user: its registry and outputs are that user's
+    home = Path("/home/nrun") / f"stage-test-{uuid.uuid4().hex[:8]}"
+    registry = home / "registry"
+    monkeypatch.setenv("NEMOTRON_REGISTRY", str(registry))
+    (tmp_path / "data.txt").write_text("tokens")
+    ArtifactRegistry(str(registry)).publish("recipe-data", tmp_path / "data.txt")
+    shutil.chown(home, "nrun", "nrun")
+    for path in home.rglob("*"):
+        shutil.chown(path, "nrun", "nrun")
+    (project / "env.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [login]
+            executor = "slurm"
+            tunnel = "ssh"
+            host = "127.0.0.1"
+            port = 2222
+            user = "nrun"
+            identity = "{ssh / "id_ed25519"}"
+            known_hosts = "{ssh / "known_hosts"}"
+            python = "{python.strip()}"
+            """
+        )
+    )
+    try:
+        argv = ["train", "--stage", "--run", "login", "iters=2", f"out={home / 'out'}"]
+        result = CliRunner().invoke(app(), argv)
+        assert result.exit_code == 0, result.output
+        found = re.search(r"under srun --pty\): (.+)$", result.output, re.M)
+        assert found is not None, result.output
+        command = found.group(1).strip()
+        assert "/home/nrun/nrun/jobs/staged/" in command
+        assert not (tmp_path / "report.json").exists()  # staged, not run
+        from nrun.exec.slurm import SSHTunnel
+
+        tunnel = SSHTunnel(
+            host="127.0.0.1",
+            user="nrun",
+            port=2222,
+            identity=str(ssh / "id_ed25519"),
+            known_hosts=str(ssh / "known_hosts"),
+        )
+        report_file = home / "report.json"
+        ran = tunnel.run(f"export RECIPE_REPORT={shlex.quote(str(report_file))}; {command}")
+        assert ran.returncode == 0, ran.stderr
+        assert json.loads(report_file.read_text())["iters"] == 2
+        assert ArtifactRegistry(str(registry)).resolve("recipe-model").inputs == [
+            "art://recipe-data:v1"
+        ]
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

@@ -171,7 +171,7 @@ def _run_recipe(meta: RecipeMetadata, ctx: typer.Context) -> int:
         return _run_here(meta, train_path, global_ctx.passthrough, env)
     packager = _packager(meta, train_path, global_ctx.passthrough)
     if global_ctx.stage:
-        return _stage(packager, job_path.parent)
+        return _stage(executor, packager, job_path.parent)
     return launch_task(
         executor,
         packager,
@@ -293,12 +293,39 @@ def launch_task(
     return status.exit_code or 1
 
 
-def _stage(packager: Packager, job_dir: Path) -> int:
-    """Package the job into its dir and print how to run it by hand there."""
+def _stage(executor: Executor, packager: Packager, job_dir: Path) -> int:
+    """Package the job and put it where the profile runs it; print how to run it there.
+
+    A Slurm profile's tunnel (SSH or the login node itself) gets the files in
+    `<its job dir>/staged/<job>/`; other executors' jobs are staged in the job dir here.
+    """
+    import shlex
+
     from nrun.exec.packaging import extract
 
     archive = packager.package(Path.cwd(), job_dir)
-    code = extract(archive, job_dir / "code")
-    command = f"cd {code} && PYTHONPATH={code} python3 main.py"
-    stderr_console().print(f"Staged in {job_dir}\nRun it with: {command}", soft_wrap=True)
+    registry = executor.env_vars.get("NEMOTRON_REGISTRY")
+    python = f"NEMOTRON_REGISTRY={shlex.quote(registry)} " if registry else ""
+    python += shlex.quote(executor.python)
+    tunnel = getattr(executor, "tunnel", None)
+    console = stderr_console()
+    if tunnel is None or not tunnel.job_dir:
+        code = extract(archive, job_dir / "code")
+        command = f"cd {shlex.quote(str(code))} && PYTHONPATH=. {python} main.py"
+        console.print(f"Staged in {job_dir}\nRun it with: {command}", soft_wrap=True)
+        return 0
+    remote = f"{tunnel.resolve(tunnel.job_dir)}/staged/{job_dir.name}"
+    quoted = shlex.quote(remote)
+    made = tunnel.run(f"mkdir -p {quoted}/code")
+    if made.returncode != 0:
+        return _fail(f"cannot stage in {remote}: {made.first_error()}", 1)
+    tunnel.put(archive, f"{remote}/code.tar.gz")
+    unpacked = tunnel.run(f"tar -xzf {quoted}/code.tar.gz -C {quoted}/code")
+    if unpacked.returncode != 0:
+        return _fail(f"cannot unpack the job in {remote}: {unpacked.first_error()}", 1)
+    command = f"cd {shlex.quote(remote + '/code')} && PYTHONPATH=. {python} main.py"
+    console.print(
+        f"Staged on {tunnel.key} in {remote}\nRun it there (e.g. under srun --pty): {command}",
+        soft_wrap=True,
+    )
     return 0
