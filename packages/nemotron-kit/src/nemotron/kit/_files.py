@@ -4,37 +4,45 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write_text"]
+__all__ = ["atomic_file", "atomic_write_text"]
 
 
-def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> Path:
-    """Write `text` to `path` atomically with `mode`: temp file beside it, fsync, rename.
+def atomic_file(target: Path, write: Callable[[Path], object], mode: int = 0o644) -> Path:
+    """Make `target` by `write(temp path)` beside it, then rename: whole or not at all.
 
-    A reader sees the old file or the new one, never a part; on any error (a full disk, a
-    signal) the temp file is removed and `path` is unchanged. The folder is synced after the
-    rename where the filesystem allows, so the new name survives a crash too.
+    The temp file is synced and given `mode` before the rename; on any error (a full disk, a
+    signal) it is removed and `target` is unchanged. The folder is synced after the rename
+    where the filesystem allows, so the new name survives a crash too.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
+        os.chmod(tmp, mode)
+        write(tmp)
+        with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
     except OSError:
-        return path
+        return target
     try:
         os.fsync(dir_fd)
     except OSError:
         pass
     finally:
         os.close(dir_fd)
-    return path
+    return target
+
+
+def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> Path:
+    """Write `text` (UTF-8) to `path` atomically with `mode` (owner-only by default)."""
+    return atomic_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode)

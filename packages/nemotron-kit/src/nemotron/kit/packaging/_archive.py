@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import ast
 import io
-import os
 import tarfile
-import tempfile
 import tokenize
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from nrun.exec.packaging import PackagingError
@@ -18,7 +16,6 @@ __all__ = [
     "CONFIG",
     "LAUNCHER",
     "add_text",
-    "atomic_file",
     "check_inputs",
     "parse_source",
     "prelude",
@@ -98,18 +95,3 @@ def add_text(archive: tarfile.TarFile, name: str, text: str, mode: int = 0o644) 
     info.size = len(data)
     info.mode = mode
     archive.addfile(info, io.BytesIO(data))
-
-
-def atomic_file(target: Path, write: Callable[[Path], object]) -> Path:
-    """Make `target` by `write(temp path)` beside it, then rename: whole or not at all."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target

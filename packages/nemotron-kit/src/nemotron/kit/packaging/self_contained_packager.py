@@ -17,12 +17,12 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from nemotron.kit._files import atomic_file
 from nemotron.kit.packaging._archive import (
     ARCHIVE,
     CONFIG,
     LAUNCHER,
     add_text,
-    atomic_file,
     check_inputs,
     prelude,
 )
