@@ -25,8 +25,8 @@ from nemotron.recipes.tiny._common import (
     output_folder,
     read_json,
     step_errors,
-    write_json,
     wandb_run,
+    write_json,
 )
 
 from nemotron.kit import (

@@ -25,8 +25,8 @@ from nemotron.recipes.tiny._common import (
     output_folder,
     shipped,
     step_errors,
-    write_json,
     wandb_run,
+    write_json,
 )
 from nemotron.recipes.tiny._model import evaluate, generate, load_checkpoint, windows
 from nemotron.recipes.tiny._sft_data import PROMPT, pack, read_examples, sft_windows

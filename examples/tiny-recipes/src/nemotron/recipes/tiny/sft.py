@@ -29,8 +29,8 @@ from nemotron.recipes.tiny._common import (
     output_folder,
     shipped,
     step_errors,
-    write_json,
     wandb_run,
+    write_json,
 )
 from nemotron.recipes.tiny._model import (
     Ids,

@@ -27,8 +27,8 @@ from nemotron.recipes.tiny._common import (
     open_registry,
     output_folder,
     step_errors,
-    write_json,
     wandb_run,
+    write_json,
 )
 from nemotron.recipes.tiny._tokenizer import CharTokenizer
 
