@@ -15,6 +15,7 @@ from nemotron.kit._lineage import (
     TrackedArtifact,
     TrackerError,
     TrackerNotInstalledError,
+    unique,
 )
 
 __all__ = ["WandbTracker", "to_wandb_uri", "tokenizer_to_uri"]
@@ -195,7 +196,7 @@ class WandbTracker:
         run = self._run()
         offline = self._offline()
         wname = _wandb_name(name, "artifact")
-        inputs = [*artifact.get_input_uris()]
+        inputs = unique(artifact.get_input_uris())
         metadata = {
             **artifact.registry_metadata(),
             "source_uris": inputs,

@@ -410,8 +410,10 @@ def _find_default(config_file: str | os.PathLike[str] | None) -> Path | None:
     return None
 
 
-def init_wandb_from_env() -> None:
+def init_wandb_from_env(job_type: str = "data-prep") -> None:
     """Start a W&B run from `WANDB_PROJECT`/`WANDB_ENTITY` (as set for remote workers), if any.
+
+    `job_type` names the run's kind in W&B (`data-prep`, `training`, `evaluation`).
 
     Does nothing without `WANDB_PROJECT`, when a run is active, or when wandb is not installed;
     otherwise the run's tracker records artifact lineage.
@@ -424,7 +426,7 @@ def init_wandb_from_env() -> None:
     except ImportError:
         return
     if wandb.run is None:
-        wandb.init(project=project, entity=os.environ.get("WANDB_ENTITY"), job_type="data-prep")
+        wandb.init(project=project, entity=os.environ.get("WANDB_ENTITY"), job_type=job_type)
         from nemotron.kit.trackers import WandbTracker, set_lineage_tracker
 
         set_lineage_tracker(WandbTracker())

@@ -67,7 +67,8 @@ def wandb_run(step: str, cfg: object) -> Iterator[None]:
     from nemotron.kit.train_script import init_wandb_from_env
     from nemotron.kit.wandb import add_wandb_tags, finish_wandb, log_wandb_config
 
-    init_wandb_from_env()
+    job_type = {"pretrain": "training", "sft": "training", "eval": "evaluation"}
+    init_wandb_from_env(job_type.get(step, "data-prep"))
     add_wandb_tags(["tiny", step])
     log_wandb_config(cfg)
     failed = True
