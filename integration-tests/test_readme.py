@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,11 @@ def user_env(tmp_path: Path) -> dict[str, str]:
     """The caller's environment with nemotron's and nrun's state in a fresh folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMOTRON_", "NRUN_HOME"))}
     env.update(NEMOTRON_REGISTRY=str(tmp_path / "registry"), NRUN_HOME=str(tmp_path / "nrun"))
-    env.pop("VIRTUAL_ENV", None)  # `uv run` uses the workspace's own venv
+    # a user's shell: no test venv first on PATH (its python3 has no pip; `uv run` uses the
+    # workspace's own venv)
+    venv = env.pop("VIRTUAL_ENV", None)
+    ours = {str(Path(sys.prefix) / "bin"), *([str(Path(venv) / "bin")] if venv else [])}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p not in ours)
     return env
 
 
