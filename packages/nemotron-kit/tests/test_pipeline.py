@@ -188,3 +188,32 @@ def test_the_pipeline_runs_on_the_slurm_cluster(
     latest = max(Experiment.list("pipe-slurm"), key=lambda e: e["id"])
     states = {k: str(v) for k, v in Experiment.from_id(latest["id"]).status().items()}
     assert states == {"first": "SUCCEEDED", "second": "FAILED", "third": "CANCELLED"}
+
+
+def test_the_pipeline_runs_in_docker_containers(
+    steps_pkg: list[Step], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_python: str
+):
+    """One container per step; the steps' outputs folder is mounted into each."""
+    import os
+
+    python = docker_python
+    venv = str(Path(python).parents[1])
+    env = [f"{k}={os.environ[k]}" for k in ("PYTHONPATH", "PIPE_OUT", "NEMOTRON_REGISTRY")]
+    (tmp_path / "env.toml").write_text(
+        "[box]\n"
+        'executor = "docker"\n'
+        'container_image = "nrun-test-python:bookworm"\n'
+        'network = "none"\n'
+        f'python = "{python}"\n'
+        f'mounts = ["{venv}:{venv}:ro", "{tmp_path}:{tmp_path}"]\n'
+        f"env_vars = {env!r}\n".replace("'", '"')
+    )
+    monkeypatch.chdir(tmp_path)
+    config = PipelineConfig(job_name="pipe-docker", profile="box")
+    assert run_pipeline(config, steps_pkg, ["--in-docker"]) == 0
+    registry = ArtifactRegistry(str(tmp_path / "registry"))
+    assert registry.resolve("pipe-third").metadata["args"] == ["--in-docker"]
+    assert registry.lineage("pipe-third").upstream()[:2] == [
+        "art://pipe-second:v1",
+        "art://pipe-first:v1",
+    ]

@@ -227,35 +227,10 @@ def test_a_failing_script_gives_its_exit_code_as_a_real_process(project: Path, t
     assert "cannot both be given" in done.stderr
 
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def docker_python() -> str:
-    """The jobs' Python for a container: the venv integration-tests/cluster-venv.sh builds.
-
-    It is made of Debian's /usr/bin/python3, the interpreter of the test image too, so
-    mounted at the same path it runs in the container with the kit installed.
-    """
-    import shutil
-
-    pytest.importorskip("nrun.exec.docker", reason="nrun-exec-docker is not installed")
-    if shutil.which("docker") is None:
-        pytest.skip("no docker client; start the daemon with integration-tests/docker-up.sh")
-    image = subprocess.run(
-        ["docker", "image", "inspect", "nrun-test-python:bookworm"], capture_output=True
-    )
-    if image.returncode != 0:
-        pytest.skip("no Docker daemon with the test image; run integration-tests/docker-up.sh")
-    script = ROOT / "integration-tests" / "cluster-venv.sh"
-    if not script.is_file() or shutil.which("uv") is None:
-        pytest.skip("needs the repository's integration-tests/cluster-venv.sh and uv")
-    done = subprocess.run([str(script)], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-def test_a_docker_profile_runs_the_recipe_in_a_container(project: Path, tmp_path: Path):
-    python = docker_python()
+def test_a_docker_profile_runs_the_recipe_in_a_container(
+    project: Path, tmp_path: Path, docker_python: str
+):
+    python = docker_python
     venv = str(Path(python).parents[1])
     (project / "env.toml").write_text(
         textwrap.dedent(
@@ -285,7 +260,7 @@ def test_a_docker_profile_runs_the_recipe_in_a_container(project: Path, tmp_path
 
 
 def test_stage_puts_the_job_on_the_cluster_and_it_runs_there(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kit_venv_python: str
 ):
     """`--stage` on an SSH profile: the files land on the login node; the command shown runs."""
     import re
@@ -295,10 +270,9 @@ def test_stage_puts_the_job_on_the_cluster_and_it_runs_there(
 
     pytest.importorskip("nrun.exec.slurm", reason="nrun-exec-slurm is not installed")
     ssh = Path("/tmp/nrun-it/sshd")
-    script = ROOT / "integration-tests" / "cluster-venv.sh"
-    if not (ssh / "id_ed25519").exists() or not script.is_file() or shutil.which("uv") is None:
+    if not (ssh / "id_ed25519").exists():
         pytest.skip("no SSH login node; start it with integration-tests/sshd-up.sh")
-    python = subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout
+    python = kit_venv_python
     # the job runs as the login node's user: its registry and outputs are that user's
     home = Path("/home/nrun") / f"stage-test-{uuid.uuid4().hex[:8]}"
     registry = home / "registry"

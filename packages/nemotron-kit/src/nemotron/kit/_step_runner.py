@@ -16,10 +16,12 @@ from pathlib import Path
 
 from nemotron.kit.exceptions import KitError
 
-__all__ = ["OUTPUT_ENV", "handoff_file", "run_step"]
+__all__ = ["DIR_ENV", "OUTPUT_ENV", "handoff_file", "run_step"]
 
 OUTPUT_ENV = "NEMOTRON_STEP_OUTPUT"
 """A file `print_step_complete` also writes its JSON to (atomically)."""
+DIR_ENV = "NEMOTRON_STEP_DIR"
+"""The folder of the steps' outputs, where the tasks' job dirs share no parent (containers)."""
 
 
 class StepInputError(KitError, RuntimeError):
@@ -28,6 +30,9 @@ class StepInputError(KitError, RuntimeError):
 
 def handoff_file(step: str, job_dir: str | None = None) -> Path:
     """The file that holds step `step`'s output JSON, for the tasks of this experiment."""
+    shared = os.environ.get(DIR_ENV)
+    if shared and job_dir is None:
+        return Path(shared) / f"{step}.json"
     base = job_dir or os.environ.get("NRUN_JOB_DIR")
     if not base:
         raise StepInputError("a pipeline step runs inside an nrun task ($NRUN_JOB_DIR is unset)")

@@ -144,6 +144,7 @@ def _experiment(
     previous: str | None = None
     for step in steps:
         step_executor = copy.deepcopy(executor)
+        _share_step_dir(step_executor, experiment)
         if step.torchrun:
             step_executor.launcher = "torchrun"
             step_executor.ntasks_per_node = config.nproc_per_node
@@ -159,6 +160,19 @@ def _experiment(
         )
         previous = step.name
     return experiment
+
+
+def _share_step_dir(executor: Executor, experiment: Experiment) -> None:
+    """Give a container the steps' outputs folder: its job dir is mounted alone."""
+    if executor.name != "docker":
+        return
+    from nemotron.kit._step_runner import DIR_ENV
+
+    folder = experiment.dir / "tasks" / ".steps"
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+    volumes: list[str] = getattr(executor, "volumes")  # noqa: B009 - DockerExecutor's field
+    volumes.append(f"{folder}:/nrun/steps:rw")
+    executor.env_vars[DIR_ENV] = "/nrun/steps"
 
 
 def last_outputs(experiment: Experiment, step: str) -> dict[str, Any]:
