@@ -86,16 +86,16 @@ def main() -> None:
             ("nemotron recipe --help", [nemotron, "recipe", "--help"]),
         ]
         print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; medians of {args.runs}")
-        print(f"{'command':40} {'seconds':>8}")
+        print(f"{'command':46} {'seconds':>8}")
         for label, argv in rows:
-            print(f"{label:40} {timed(argv, env, args.runs):8.3f}")
+            print(f"{label:46} {timed(argv, env, args.runs):8.3f}")
         if args.no_pipeline:
             return
         pipe = timed([nemotron, "recipe", "pipe"], env, 3)
         chain = " | ".join(f"{python} -m nemotron.recipes.tiny.{step}" for step in STEPS)
         by_hand = timed(["bash", "-o", "pipefail", "-c", chain], env, 3)
-        print(f"{'nemotron recipe pipe (5 steps, 1 experiment)':40} {pipe:8.3f}")
-        print(f"{'the 5 steps piped by hand':40} {by_hand:8.3f}")
+        print(f"{'nemotron recipe pipe (5 steps, 1 experiment)':46} {pipe:8.3f}")
+        print(f"{'the 5 steps piped by hand':46} {by_hand:8.3f}")
 
 
 if __name__ == "__main__":
