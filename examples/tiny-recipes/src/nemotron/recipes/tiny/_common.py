@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,11 +21,13 @@ __all__ = [
     "read_json",
     "shipped",
     "step_errors",
+    "step_main",
     "wandb_run",
     "write_json",
 ]
 
 A = TypeVar("A", bound=Artifact)
+C = TypeVar("C")
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 """The corpus, held-out text and instruction JSONL shipped with the package."""
@@ -48,6 +50,31 @@ def step_errors(step: str) -> Iterator[None]:
         prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else step
         print(f"{prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def step_main(
+    step: str,
+    config: type[C],
+    run: Callable[[C], Artifact | tuple[Artifact, ...]],
+    *,
+    keys: tuple[str, ...],
+    title: str,
+) -> None:
+    """A step's `main`: parse `config` (`--config FILE`, `key=value`), `run` it, show the result.
+
+    Errors are one line (`step_errors`); with `$WANDB_PROJECT` the step is a W&B run
+    (`wandb_run`); the artifacts `run` returns are printed under `keys` by
+    `print_step_complete`, which the next step's `Artifact.load()` reads.
+    """
+    from nemotron.kit import print_step_complete
+    from nemotron.kit.train_script import parse_config_and_overrides
+
+    with step_errors(step):
+        cfg = parse_config_and_overrides(config, config_file=None)
+        with wandb_run(step, cfg):
+            made = run(cfg)
+    artifacts = made if isinstance(made, tuple) else (made,)
+    print_step_complete(**dict(zip(keys, artifacts, strict=True)), title=title)
 
 
 @contextlib.contextmanager

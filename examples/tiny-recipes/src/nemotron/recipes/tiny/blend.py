@@ -24,8 +24,7 @@ from nemotron.recipes.tiny._common import (
     open_registry,
     output_folder,
     read_json,
-    step_errors,
-    wandb_run,
+    step_main,
     write_json,
 )
 
@@ -33,9 +32,7 @@ from nemotron.kit import (
     InputDatasetInfo,
     PretrainBlendsArtifact,
     PretrainDataArtifact,
-    print_step_complete,
 )
-from nemotron.kit.train_script import parse_config_and_overrides
 
 __all__ = ["BlendConfig", "main", "run"]
 
@@ -99,12 +96,8 @@ def run(cfg: BlendConfig) -> PretrainBlendsArtifact:
 
 
 def main() -> None:
-    """Parse the config, blend, print the artifact."""
-    with step_errors("blend"):
-        cfg = parse_config_and_overrides(BlendConfig, config_file=None)
-        with wandb_run("blend", cfg):
-            artifact = run(cfg)
-    print_step_complete(data=artifact, title="Blended")
+    """Run the blend step from the command line."""
+    step_main("blend", BlendConfig, run, keys=("data",), title="Blended")
 
 
 if __name__ == "__main__":

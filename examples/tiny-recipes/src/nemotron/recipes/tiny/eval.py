@@ -24,16 +24,14 @@ from nemotron.recipes.tiny._common import (
     open_registry,
     output_folder,
     shipped,
-    step_errors,
-    wandb_run,
+    step_main,
     write_json,
 )
 from nemotron.recipes.tiny._model import evaluate, generate, load_checkpoint, windows
 from nemotron.recipes.tiny._sft_data import PROMPT, pack, read_examples, sft_windows
 from nemotron.recipes.tiny.artifacts import TinyEvalArtifact
 
-from nemotron.kit import InputDatasetInfo, ModelArtifact, print_step_complete
-from nemotron.kit.train_script import parse_config_and_overrides
+from nemotron.kit import InputDatasetInfo, ModelArtifact
 
 __all__ = ["EvalConfig", "main", "run"]
 
@@ -103,12 +101,8 @@ def run(cfg: EvalConfig) -> TinyEvalArtifact:
 
 
 def main() -> None:
-    """Parse the config, evaluate, print the artifact."""
-    with step_errors("eval"):
-        cfg = parse_config_and_overrides(EvalConfig, config_file=None)
-        with wandb_run("eval", cfg):
-            artifact = run(cfg)
-    print_step_complete(eval=artifact, title="Evaluated")
+    """Run the eval step from the command line."""
+    step_main("eval", EvalConfig, run, keys=("eval",), title="Evaluated")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,7 @@ from nemotron.recipes.tiny._common import (
     load_input,
     open_registry,
     output_folder,
-    step_errors,
-    wandb_run,
+    step_main,
     write_json,
 )
 from nemotron.recipes.tiny._data import read_blend
@@ -41,8 +40,7 @@ from nemotron.recipes.tiny._model import (
 )
 from nemotron.recipes.tiny._tokenizer import CharTokenizer
 
-from nemotron.kit import ModelArtifact, PretrainBlendsArtifact, print_step_complete
-from nemotron.kit.train_script import parse_config_and_overrides
+from nemotron.kit import ModelArtifact, PretrainBlendsArtifact
 
 __all__ = ["ArchConfig", "PretrainConfig", "TrainConfig", "main", "run"]
 
@@ -145,12 +143,8 @@ def run(cfg: PretrainConfig) -> ModelArtifact:
 
 
 def main() -> None:
-    """Parse the config, pretrain, print the artifact."""
-    with step_errors("pretrain"):
-        cfg = parse_config_and_overrides(PretrainConfig, config_file=None)
-        with wandb_run("pretrain", cfg):
-            artifact = run(cfg)
-    print_step_complete(model=artifact, title="Pretrained")
+    """Run the pretrain step from the command line."""
+    step_main("pretrain", PretrainConfig, run, keys=("model",), title="Pretrained")
 
 
 if __name__ == "__main__":

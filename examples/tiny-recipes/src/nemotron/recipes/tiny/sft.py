@@ -28,8 +28,7 @@ from nemotron.recipes.tiny._common import (
     open_registry,
     output_folder,
     shipped,
-    step_errors,
-    wandb_run,
+    step_main,
     write_json,
 )
 from nemotron.recipes.tiny._model import (
@@ -43,8 +42,7 @@ from nemotron.recipes.tiny._model import (
 from nemotron.recipes.tiny._sft_data import pack, read_examples, sft_windows
 from nemotron.recipes.tiny.pretrain import TrainConfig, check_train, log_loss
 
-from nemotron.kit import InputDatasetInfo, ModelArtifact, SFTDataArtifact, print_step_complete
-from nemotron.kit.train_script import parse_config_and_overrides
+from nemotron.kit import InputDatasetInfo, ModelArtifact, SFTDataArtifact
 
 __all__ = ["SFTConfig", "main", "run"]
 
@@ -173,12 +171,8 @@ def run(cfg: SFTConfig) -> tuple[SFTDataArtifact, ModelArtifact]:
 
 
 def main() -> None:
-    """Parse the config, run SFT, print both artifacts."""
-    with step_errors("sft"):
-        cfg = parse_config_and_overrides(SFTConfig, config_file=None)
-        with wandb_run("sft", cfg):
-            data, model = run(cfg)
-    print_step_complete(data=data, model=model, title="Fine-tuned")
+    """Run the sft step from the command line."""
+    step_main("sft", SFTConfig, run, keys=("data", "model"), title="Fine-tuned")
 
 
 if __name__ == "__main__":

@@ -26,14 +26,12 @@ from nemotron.recipes.tiny._common import (
     RecipeError,
     open_registry,
     output_folder,
-    step_errors,
-    wandb_run,
+    step_main,
     write_json,
 )
 from nemotron.recipes.tiny._tokenizer import CharTokenizer
 
-from nemotron.kit import InputDatasetInfo, PretrainDataArtifact, print_step_complete
-from nemotron.kit.train_script import parse_config_and_overrides
+from nemotron.kit import InputDatasetInfo, PretrainDataArtifact
 
 __all__ = ["TokenizeConfig", "main", "run"]
 
@@ -119,12 +117,8 @@ def run(cfg: TokenizeConfig) -> PretrainDataArtifact:
 
 
 def main() -> None:
-    """Parse the config (`--config FILE`, `key=value`), tokenize, print the artifact."""
-    with step_errors("tokenize"):
-        cfg = parse_config_and_overrides(TokenizeConfig, config_file=None)
-        with wandb_run("tokenize", cfg):
-            artifact = run(cfg)
-    print_step_complete(data=artifact, title="Tokenized")
+    """Run the tokenize step from the command line."""
+    step_main("tokenize", TokenizeConfig, run, keys=("data",), title="Tokenized")
 
 
 if __name__ == "__main__":
