@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import runpy
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -264,8 +265,6 @@ def launch_task(
 
     executor.packager = packager
     experiment = Experiment(title, executor=executor)
-    import runpy
-
     task = Partial(runpy.run_module, mod_name="main", run_name="__main__", alter_sys=True)
     try:
         experiment.add(task, name=task_name)
