@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from nrun.exec.base import Executor as NrunExecutor
     from nrun.exec.packaging import Packager
 
-__all__ = ["build_executor", "describe"]
+__all__ = ["build_executor", "describe", "job_executor"]
 
 
 def _secret_names(config: RunConfig) -> list[str]:
@@ -199,6 +199,12 @@ def build_executor(
         reason = " ".join(str(exc).split())
         raise RunProfileError(f"{location(config)}: {config.executor} executor: {reason}") from None
     return executor
+
+
+def job_executor(config: RunConfig, defaults: Mapping[str, str]) -> NrunExecutor:
+    """`build_executor` with `defaults` (the job's registry, …) where the profile sets none."""
+    given = {entry.split("=", 1)[0] for entry in config.env_vars}
+    return build_executor(config, {k: v for k, v in defaults.items() if k not in given})
 
 
 # -- showing -----------------------------------------------------------------------------------

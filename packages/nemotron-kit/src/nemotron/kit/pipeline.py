@@ -112,15 +112,6 @@ def _run_config(config: PipelineConfig) -> RunConfig:
     return RunConfig(**common, **slurm)
 
 
-def _executor(run: RunConfig) -> Executor:
-    from nemotron.kit._init import registry_root
-    from nemotron.kit.run import build_executor
-
-    given = {entry.split("=", 1)[0] for entry in run.env_vars}
-    extra = {} if "NEMOTRON_REGISTRY" in given else {"NEMOTRON_REGISTRY": registry_root()}
-    return build_executor(run, extra)
-
-
 def _check(steps: list[Step]) -> None:
     if not steps:
         raise PipelineError("a pipeline needs at least one step")
@@ -225,7 +216,10 @@ def run_pipeline(
     try:
         _check(steps)
         run = _run_config(config)
-        executor = _executor(run)
+        from nemotron.kit._executors import job_executor
+        from nemotron.kit._init import registry_root
+
+        executor = job_executor(run, {"NEMOTRON_REGISTRY": registry_root()})
     except KitError as exc:
         err.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
         return 2

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import typer  # noqa: TID253 - a recipe is a typer command
 
+from nemotron.kit._executors import job_executor
 from nemotron.kit._init import registry_root
 from nemotron.kit.cli.config import ConfigBuilder
 from nemotron.kit.cli.display import display_job_config, display_job_submission, stderr_console
@@ -157,7 +158,7 @@ def _run_recipe(meta: RecipeMetadata, ctx: typer.Context) -> int:
         builder.resolve_artifacts()
         run_config = builder.load_profile()
         env = _job_env(root, local=run_config is None)
-        executor = _executor(run_config, env) if run_config is not None else None
+        executor = job_executor(run_config, env) if run_config is not None else None
         builder.build_job_config(env)
         secrets = run_config.secrets if run_config is not None else ()
         if global_ctx.dry_run:
@@ -197,13 +198,6 @@ def _job_env(root: str, *, local: bool) -> dict[str, str]:
             if value and f"WANDB_{key.upper()}" not in os.environ:
                 env[f"WANDB_{key.upper()}"] = value
     return env
-
-
-def _executor(config: RunConfig, env: Mapping[str, str]) -> Executor:
-    from nemotron.kit.run import build_executor
-
-    given = {entry.split("=", 1)[0] for entry in config.env_vars}
-    return build_executor(config, {k: v for k, v in env.items() if k not in given})
 
 
 def _title(meta: RecipeMetadata, config: RunConfig) -> str:
