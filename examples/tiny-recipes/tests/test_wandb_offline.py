@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nemotron.registry import ArtifactRegistry
-from nemotron.registry.testing import offline_run_records, records_of
+from nemotron.registry.testing import offline_run_records, records_of, wandb_offline_env
 
 PACKAGE = "nemotron.recipes.tiny"
 
@@ -25,13 +25,9 @@ def wandb_env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("NRUN_", "NEMOTRON_", "WANDB_"))
     }
-    base = tmp / "wandb-home"
-    for sub in ("config", "cache", "data", "artifacts"):
-        (base / sub).mkdir(parents=True, exist_ok=True)
-        env[f"WANDB_{sub.upper()}_DIR"] = str(base / sub)
+    env.update(wandb_offline_env(tmp / "wandb-home"))
+    del env["WANDB_SILENT"]  # the steps' stderr is checked for W&B's "saved locally" line
     env.update(
-        WANDB_MODE="offline",
-        WANDB_DIR=str(base),
         NEMOTRON_REGISTRY=str(tmp / "registry"),
         NEMOTRON_CACHE_DIR=str(tmp / "cache"),
         **extra,

@@ -36,7 +36,12 @@ from nemotron.kit.wandb import (
     init_wandb_if_configured,
     log_wandb_config,
 )
-from nemotron.registry.testing import offline_run_records, records_of
+from nemotron.registry.testing import (
+    WANDB_CLEARED,
+    offline_run_records,
+    records_of,
+    wandb_offline_env,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,21 +49,12 @@ def wandb_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("wandb")
     wandb.teardown()
     with pytest.MonkeyPatch.context() as mp:
-        for var in ("WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_ENTITY", "WANDB_PROJECT"):
+        for var in WANDB_CLEARED:
             mp.delenv(var, raising=False)
         for var in ("NRUN_EXPERIMENT_ID", "NRUN_TASK_NAME", "NEMO_EXPERIMENT_ID"):
             mp.delenv(var, raising=False)
-        mp.setenv("WANDB_MODE", "offline")
-        mp.setenv("WANDB_SILENT", "true")
-        mp.setenv("WANDB_DIR", str(base))
-        for var, sub in (
-            ("WANDB_CONFIG_DIR", "config"),
-            ("WANDB_CACHE_DIR", "cache"),
-            ("WANDB_DATA_DIR", "data"),
-            ("WANDB_ARTIFACT_DIR", "artifacts"),
-        ):
-            (base / sub).mkdir()
-            mp.setenv(var, str(base / sub))
+        for var, value in wandb_offline_env(base).items():
+            mp.setenv(var, value)
         yield base
         if wandb.run is not None:
             wandb.run.finish()

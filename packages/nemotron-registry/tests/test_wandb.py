@@ -32,7 +32,13 @@ from nemotron.registry import (
     RegistryError,
 )
 from nemotron.registry._wandb import WandbBackend
-from nemotron.registry.testing import S3Server, offline_run_records, records_of
+from nemotron.registry.testing import (
+    WANDB_CLEARED,
+    S3Server,
+    offline_run_records,
+    records_of,
+    wandb_offline_env,
+)
 
 OFFLINE_LINE = (
     "the W&B registry cannot resolve 'nano3/data' while WANDB_MODE=offline: W&B serves"
@@ -46,19 +52,10 @@ def wandb_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("wandb")
     wandb.teardown()  # forget any settings read earlier in this process
     with pytest.MonkeyPatch.context() as mp:
-        for var in ("WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_ENTITY", "WANDB_PROJECT"):
+        for var in WANDB_CLEARED:
             mp.delenv(var, raising=False)
-        mp.setenv("WANDB_MODE", "offline")
-        mp.setenv("WANDB_SILENT", "true")
-        mp.setenv("WANDB_DIR", str(base))
-        for var, sub in (
-            ("WANDB_CONFIG_DIR", "config"),
-            ("WANDB_CACHE_DIR", "cache"),
-            ("WANDB_DATA_DIR", "data"),
-            ("WANDB_ARTIFACT_DIR", "artifacts"),
-        ):
-            (base / sub).mkdir()
-            mp.setenv(var, str(base / sub))
+        for var, value in wandb_offline_env(base).items():
+            mp.setenv(var, value)
         yield base
         if wandb.run is not None:
             wandb.run.finish()

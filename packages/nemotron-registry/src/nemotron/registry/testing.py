@@ -19,11 +19,33 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["S3Server", "offline_run_records", "read_wandb_log", "records_of", "s3_env"]
+__all__ = [
+    "WANDB_CLEARED",
+    "S3Server",
+    "offline_run_records",
+    "read_wandb_log",
+    "records_of",
+    "s3_env",
+    "wandb_offline_env",
+]
 
 _HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
 _BLOCK = 32 * 1024
 _FULL, _FIRST, _LAST = 1, 2, 4
+
+
+WANDB_CLEARED = ("WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_ENTITY", "WANDB_PROJECT")
+"""Variables a test of offline W&B removes, so no run reaches a server or a real project."""
+
+
+def wandb_offline_env(base: str | os.PathLike[str]) -> dict[str, str]:
+    """The variables of an offline W&B that writes every folder under `base` (made here)."""
+    root = Path(base)
+    env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": str(root)}
+    for sub in ("config", "cache", "data", "artifacts"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        env[f"WANDB_{sub.upper()}_DIR"] = str(root / sub)
+    return env
 
 
 def read_wandb_log(path: str | os.PathLike[str]) -> list[Any]:
