@@ -22,6 +22,7 @@ from nrun.config._errors import (
     OverrideSyntaxError,
     OverrideValueError,
     UnknownArgumentError,
+    did_you_mean,
 )
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ __all__ = [
     "autoconvert",
     "build",
     "coerce",
+    "did_you_mean",
     "dump",
     "dumps",
     "expand_sweeps",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -124,18 +123,21 @@ def dumps(config: Any, format: str = "yaml") -> str:
     raise ConfigError(f"unknown format '{format}'; expected yaml, toml or json")
 
 
-def dump(config: Any, path: str | os.PathLike[str], format: str | None = None) -> Path:
-    """Write `config` to `path` atomically (format from the suffix unless given); return it."""
+def dump(
+    config: Any,
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    mode: int | None = None,
+) -> Path:
+    """Write `config` to `path` atomically (format from the suffix unless given); return it.
+
+    `mode` is the file's permission bits; by default what a plain write gives (0666 less the
+    umask). Records that may hold secrets pass 0o600.
+    """
+    from nrun.config.atomic import atomic_write
+
     target = Path(path).expanduser()
     text = dumps(config, format or file_format(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, text, mode=mode)
