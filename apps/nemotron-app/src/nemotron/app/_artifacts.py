@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer  # noqa: TID253 - imported only by the app's command line, built by main()
 
-from nemotron.app._errors import EXIT_FAILED, did_you_mean
+from nemotron.app._errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from nemotron.registry import ArtifactRegistry
@@ -68,6 +68,7 @@ def _split(ref: str) -> tuple[str, str | None]:
 def _suggesting(registry: "ArtifactRegistry") -> Iterator[None]:
     """Name the registry, and the closest name or the versions it has, in a not-found error."""
     from nemotron.registry import ArtifactNotFoundError, ArtifactVersionNotFoundError
+    from nrun.config import did_you_mean
 
     try:
         yield

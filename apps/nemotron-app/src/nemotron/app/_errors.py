@@ -6,11 +6,9 @@ an exception of one of their classes means its module is already loaded.
 
 from __future__ import annotations
 
-import difflib
 import sys
-from collections.abc import Iterable
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "RecipeLoadError", "did_you_mean", "exit_code_for"]
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "RecipeLoadError", "exit_code_for"]
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -41,9 +39,3 @@ def exit_code_for(exc: BaseException) -> int | None:
         if isinstance(cls, type) and isinstance(exc, cls):
             return code
     return None
-
-
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """`" Did you mean 'x'?"` for the closest of `choices`, or `""` when none is close."""
-    close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nemotron.kit._files import atomic_write_text
 from nemotron.kit.exceptions import KitError
+from nrun.config.atomic import atomic_write
 
 __all__ = [
     "METADATA_FILE",
@@ -31,8 +31,8 @@ class ArtifactMetadataNotFoundError(ArtifactError, FileNotFoundError):
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write `data` as JSON to `path` atomically (see `atomic_write_text`), world-readable."""
-    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n", mode=0o644)
+    """Write `data` as JSON to `path` atomically (`nrun.config.atomic`), world-readable."""
+    atomic_write(path, json.dumps(data, indent=2, allow_nan=False) + "\n", mode=0o644)
 
 
 def same_place(a: Path, b: Path) -> bool:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import enum
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
 from nemotron.kit.exceptions import ConfigError, KitError
+from nrun.config import did_you_mean
 
 __all__ = [
     "build",
     "contains",
     "convert",
-    "did_you_mean",
     "fields_of",
     "hints",
     "is_dataclass_type",
@@ -28,12 +27,6 @@ __all__ = [
     "plain_defaults",
     "type_name",
 ]
-
-
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """`" Did you mean 'x'?"` for the closest of `choices`, or `""` (as nrun.config words it)."""
-    close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
 
 
 def convert(value: Any, tp: Any, path: str, *, lenient: bool) -> Any:

@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nemotron.kit._config_types import did_you_mean
-from nemotron.kit._files import atomic_write_text
 from nemotron.kit._run_config import (
     DEFAULTS,
     RunConfig,
@@ -26,6 +24,8 @@ from nemotron.kit._run_config import (
     type_text,
 )
 from nemotron.kit.exceptions import RunProfileError
+from nrun.config import did_you_mean
+from nrun.config.atomic import atomic_write
 
 if TYPE_CHECKING:
     from nemotron.kit.wandb import WandbConfig
@@ -260,5 +260,5 @@ def save_run_profile(
             lines.append(f"{key} = {_toml(value)}")
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target, "\n".join(lines) + "\n")
+    atomic_write(target, "\n".join(lines) + "\n")
     return target

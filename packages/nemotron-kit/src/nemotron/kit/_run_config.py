@@ -14,9 +14,9 @@ import types
 from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from nemotron.kit._config_types import did_you_mean
 from nemotron.kit._secrets import mask_entry
 from nemotron.kit.exceptions import RunProfileError
+from nrun.config import did_you_mean
 
 __all__ = [
     "DEFAULTS",

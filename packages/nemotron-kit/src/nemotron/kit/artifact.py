@@ -92,9 +92,10 @@ def print_step_complete(
         print(json.dumps(payload), file=stdout, flush=True)
     handoff = os.environ.get("NEMOTRON_STEP_OUTPUT")
     if handoff:  # a pipeline step: the next step reads it (nemotron.kit.pipeline)
-        from nemotron.kit._files import atomic_write_text
+        from nrun.config.atomic import atomic_write
 
-        atomic_write_text(Path(handoff), json.dumps(payload) + "\n")
+        Path(handoff).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(handoff, json.dumps(payload) + "\n")
 
     from rich.console import Console
     from rich.panel import Panel

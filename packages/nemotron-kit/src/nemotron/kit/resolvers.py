@@ -24,8 +24,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from nemotron.kit._config_types import did_you_mean
-from nemotron.kit._files import atomic_write_text
 from nemotron.kit._init import get_registry
 from nemotron.kit.exceptions import ConfigError
 from nemotron.kit.trackers import record_used_artifact
@@ -35,6 +33,8 @@ from nemotron.registry import (
     RegistryError,
     parse_uri,
 )
+from nrun.config import did_you_mean
+from nrun.config.atomic import atomic_write
 
 if TYPE_CHECKING:
     from nemotron.registry import ArtifactRegistry
@@ -395,7 +395,7 @@ def _publish(folder: Path, key: str, record: dict[str, Any]) -> None:
     """Write an answer atomically: a 0600 temp file in the folder, renamed into place."""
     target = _answer_file(folder, key)
     try:
-        atomic_write_text(target, json.dumps({"key": key, **record}))
+        atomic_write(target, json.dumps({"key": key, **record}))
     except OSError as exc:
         raise ConfigError(f"cannot write rank 0's answer {target}: {exc.strerror}") from None
 

@@ -13,7 +13,6 @@ with `Artifact.load`/`from_uri`, or resolved by a tracker) are kept here too, as
 
 from __future__ import annotations
 
-import difflib
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,10 +176,11 @@ def load_tracker(name: str, **options: Any) -> LineageTracker:
     found = _entry_points().get(name)
     if found is None:
         names = tracker_names()
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        from nrun.config import did_you_mean
+
         raise TrackerNotFoundError(
-            f"unknown tracker {name!r} (installed: {', '.join(names) or 'none'}).{hint}"
+            f"unknown tracker {name!r} (installed: {', '.join(names) or 'none'})."
+            + did_you_mean(name, names)
         )
     factory = found.load()
     tracker: LineageTracker = factory(**options)

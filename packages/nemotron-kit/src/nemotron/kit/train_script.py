@@ -31,7 +31,6 @@ from nemotron.kit._config_types import (
     build,
     contains,
     convert,
-    did_you_mean,
     fields_of,
     is_dataclass_type,
     is_interpolation,
@@ -42,6 +41,7 @@ from nemotron.kit._config_types import (
     plain_defaults,
 )
 from nemotron.kit.exceptions import ConfigError, KitError
+from nrun.config import did_you_mean
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig

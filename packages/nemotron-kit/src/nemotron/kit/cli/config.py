@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nemotron.kit._config_types import did_you_mean
 from nemotron.kit.cli.globals import GlobalContext, RecipeUsageError
-from nemotron.kit.cli.utils import atomic_write_text, plain
+from nemotron.kit.cli.utils import plain
 from nemotron.kit.exceptions import ConfigError
+from nrun.config import did_you_mean
+from nrun.config.atomic import atomic_write
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -295,7 +296,7 @@ class ConfigBuilder:
         job_path, train_path = self._job_dir / "job.yaml", self._job_dir / "train.yaml"
         try:
             for path, data in ((job_path, plain(job)), (train_path, self.train_config())):
-                atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+                atomic_write(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         except BaseException:
             import shutil
 

@@ -6,9 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from nemotron.kit._files import atomic_write_text
-
-__all__ = ["atomic_write_text", "plain", "resolve_run_interpolations"]
+__all__ = ["plain", "resolve_run_interpolations"]
 
 _RUN_REF = re.compile(r"\$\{run\.([A-Za-z0-9_.]+)\}")
 

@@ -10,6 +10,7 @@ archive (hard-linked into the job dir) instead of compressing the repository aga
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
 import shutil
@@ -18,7 +19,6 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-from nemotron.kit._files import atomic_file
 from nemotron.kit.packaging._archive import (
     ARCHIVE,
     CONFIG,
@@ -27,6 +27,7 @@ from nemotron.kit.packaging._archive import (
     check_inputs,
     prelude,
 )
+from nrun.config.atomic import atomic_path
 from nrun.exec.packaging import Packager, PackagingError
 from nrun.exec.store import nrun_home
 
@@ -105,7 +106,9 @@ class CodePackager(Packager):
         if cached.is_file():
             os.utime(cached)
         else:
-            atomic_file(cached, write)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(cached, mode=0o644) as tmp:
+                write(tmp)
         _prune(cached.parent)
         return _place(cached, job_dir / ARCHIVE, write)
 
@@ -239,9 +242,14 @@ def _place(cached: Path, target: Path, write: Callable[[Path], None]) -> Path:
             shutil.copyfile(cached, tmp)
 
     try:
-        return atomic_file(target, link)
-    except FileNotFoundError:  # pruned by another process between building and linking
-        return atomic_file(target, write)
+        with atomic_path(target, mode=0o644) as tmp:
+            link(tmp)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
+        with atomic_path(target, mode=0o644) as tmp:  # pruned by another process meanwhile
+            write(tmp)
+    return target
 
 
 def _prune(folder: Path) -> None:

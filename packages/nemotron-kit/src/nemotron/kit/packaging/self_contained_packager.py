@@ -17,7 +17,6 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from nemotron.kit._files import atomic_file
 from nemotron.kit.packaging._archive import (
     ARCHIVE,
     CONFIG,
@@ -27,6 +26,7 @@ from nemotron.kit.packaging._archive import (
     prelude,
 )
 from nemotron.kit.packaging._inline import inline
+from nrun.config.atomic import atomic_path
 from nrun.exec.packaging import Packager, PackagingError
 
 __all__ = ["SelfContainedPackager"]
@@ -82,7 +82,9 @@ class SelfContainedPackager(Packager):
 
         job_dir = Path(job_dir)
         job_dir.mkdir(parents=True, exist_ok=True)
-        return atomic_file(job_dir / ARCHIVE, write)
+        with atomic_path(job_dir / ARCHIVE, mode=0o644) as tmp:
+            write(tmp)
+        return job_dir / ARCHIVE
 
     def _prelude(self) -> str:
         return prelude(["."], LAUNCHER, self.argv)
