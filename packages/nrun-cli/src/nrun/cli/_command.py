@@ -13,7 +13,8 @@ import typer.core  # noqa: TID253
 import typer.main  # noqa: TID253
 
 from nrun.cli._entrypoint import Entrypoint, entrypoint_of
-from nrun.cli._main import RunOptions, run_entrypoint
+from nrun.cli._run import RunOptions, run_entrypoint
+from nrun.config import did_you_mean
 
 __all__ = ["build_app"]
 
@@ -208,27 +209,10 @@ def build_app(
         factory = default_factory if name is None else None
         _add(app, entry, name, factory, default_executor)
         runs[name] = functools.partial(
-            _run, entry, default_factory=factory, default_executor=default_executor
+            run_entrypoint, entry, default_factory=factory, default_executor=default_executor
         )
     app.nrun_runs = runs  # type: ignore[attr-defined]
     return app
-
-
-def _run(
-    entry: Entrypoint,
-    arguments: list[str],
-    options: RunOptions,
-    *,
-    default_factory: Callable[..., Any] | None,
-    default_executor: Any,
-) -> int:
-    return run_entrypoint(
-        entry,
-        arguments,
-        options,
-        default_factory=default_factory,
-        default_executor=default_executor,
-    )
 
 
 def run_fast(app: typer.Typer, args: list[str]) -> int | None:
@@ -301,10 +285,7 @@ def _parse(command: Any, args: list[str]) -> tuple[dict[str, Any], list[str]] | 
         if option in typers:
             return None  # help, completion: typer's own
         if option not in flags:
-            import difflib
-
-            close = difflib.get_close_matches(option, list(flags), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else " See --help."
+            hint = did_you_mean(option, flags) or " See --help."
             raise _UnknownOption(f"No such option: {option}.{hint}")
         param, flag = flags[option]
         if flag is None:

@@ -8,16 +8,15 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from nrun.cli._factories import Factory, module_name, plain_type, registry
+from nrun.cli._factories import Factory, module_name, registry
+from nrun.config import is_buildable, strip_annotated
 
 __all__ = ["argument_rows", "describe", "help_panels", "resolved_table", "show_export"]
 
 
 def describe(value: Any) -> str:
     """A config value as people read it: `Model(hidden_size=256, num_layers=3)`."""
-    import fiddle as fdl
-
-    if isinstance(value, fdl.Buildable):
+    if is_buildable(value):
         target = value.__fn_or_cls__
         name = getattr(target, "__name__", repr(target))
         arguments = value.__arguments__
@@ -87,7 +86,7 @@ def show_export(console: Any, path: str, text: str, fmt: str) -> None:
 
 def _type_text(tp: Any) -> str:
     """`int`, `list[int]`, `task.Model`: a type as help shows it (without importing fiddle)."""
-    tp = plain_type(tp)
+    tp = strip_annotated(tp)
     if isinstance(tp, type) and not typing.get_args(tp):
         if tp.__module__ == "builtins":
             return tp.__qualname__

@@ -15,12 +15,13 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
+from nrun.config import strip_annotated, union_members
+
 __all__ = [
     "Factory",
     "factory",
     "find_entrypoint_factory",
     "module_name",
-    "plain_type",
     "registry",
 ]
 
@@ -116,26 +117,10 @@ class _Registry:
 registry = _Registry()
 
 
-def plain_type(tp: Any) -> Any:
-    """`tp` without `Annotated[...]` (help and lookups must not import fiddle for this)."""
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    return tp
-
-
-def _members(tp: Any) -> tuple[Any, ...] | None:
-    """The members of a union (`A | B`, `Optional[A]`), else None."""
-    import types
-
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return typing.get_args(tp)
-    return None
-
-
 def _fits(returns: Any, tp: Any) -> bool:
     """Whether a factory returning `returns` may fill a slot annotated `tp`."""
-    tp = plain_type(tp)
-    members = _members(tp)
+    tp = strip_annotated(tp)
+    members = union_members(tp)
     if members is not None:
         return any(_fits(returns, m) for m in members if m is not type(None))
     origin = typing.get_origin(returns) or returns
@@ -154,7 +139,7 @@ def _return_type(fn: Callable[..., Any]) -> Any:
     except Exception:
         hints = getattr(fn, "__annotations__", {})
     returns = hints.get("return")
-    return plain_type(returns) if returns is not None else None
+    return strip_annotated(returns) if returns is not None else None
 
 
 @overload

@@ -1,6 +1,6 @@
 """From a command line to a task: the base config, the overrides, and the `run.*` settings.
 
-Nothing here prints or asks: `_main` does that with what these functions return.
+Nothing here prints or asks: `_run` does that with what these functions return.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nrun.cli._factories import Factory, find_entrypoint_factory, registry
+from nrun.config import did_you_mean, is_buildable
 from nrun.exec.base import Executor
 from nrun.exec.plugins import ExperimentPlugin
 
@@ -77,13 +78,11 @@ class _Lookup:
 
 
 def _load_file(spec: str, what: str) -> Any:
-    import fiddle as fdl
-
     from nrun.config import load
 
     path = spec.removeprefix("@")
     config = load(path)
-    if not isinstance(config, fdl.Buildable):
+    if not is_buildable(config):
         raise CLIError(f"{what} '{path}' holds no config (expected a mapping with _target_)")
     return config
 
@@ -97,9 +96,7 @@ def base_config(
     default_factory: Callable[..., Any] | None = None,
 ) -> Any:
     """Where overrides start: `--load`, `--yaml`, `--factory`, a default factory, or defaults."""
-    import fiddle as fdl
-
-    from nrun.config import from_signature, to_buildable
+    from nrun.config import as_partial, from_signature, to_buildable
 
     chosen = [
         name
@@ -121,15 +118,8 @@ def base_config(
     elif factory:
         entry = find_entrypoint_factory(fn, factory)
         if entry is None:
-            import difflib
-
             names = [f.name for f in registry.for_entrypoint(fn)]
-            close = difflib.get_close_matches(factory, names, n=1)
-            hint = (
-                f" Did you mean '{close[0]}'?"
-                if close
-                else f" Factories: {', '.join(names) or 'none'}."
-            )
+            hint = did_you_mean(factory, names) or f" Factories: {', '.join(names) or 'none'}."
             raise CLIError(f"unknown factory '{factory}' for {fn.__name__}.{hint}")
         config = to_buildable(entry.fn(), partial=True)
     else:
@@ -140,8 +130,8 @@ def base_config(
         for entry in registry.factories:  # argument defaults: target_arg + is_target_default
             if entry.target is fn and entry.target_arg and entry.is_target_default:
                 setattr(config, entry.target_arg, to_buildable(entry.fn()))
-    if isinstance(config, fdl.Config) and config.__fn_or_cls__ is fn:
-        config = fdl.cast(fdl.Partial, config)
+    if is_buildable(config) and config.__fn_or_cls__ is fn:
+        config = as_partial(config)  # the entrypoint is called later, with these arguments
     return config
 
 

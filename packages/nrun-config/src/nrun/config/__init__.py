@@ -6,7 +6,9 @@ annotation; `dump`/`load` write and read them as YAML, TOML or JSON in one `_tar
 that Hydra can instantiate too.
 
 Importing the package is cheap: each name is imported on first use, so a process that only runs
-task files (`instantiate_file`) never imports fiddle.
+task files (`instantiate_file`) never imports fiddle. Where fiddle is not installed (the runtime
+shipped next to a job), every name still imports, and those that need fiddle raise a clear
+`ModuleNotFoundError` when used.
 """
 
 from __future__ import annotations
@@ -26,15 +28,21 @@ from nrun.config._errors import (
 )
 
 if TYPE_CHECKING:
+    from nrun.config._annotations import (
+        strip_annotated,
+        type_name,
+        union_members,
+    )
     from nrun.config._apply import (
         FactoryLookup,
         apply_override,
         apply_overrides,
     )
+    from nrun.config._autoconvert import autoconvert
     from nrun.config._buildable import (
         Config,
         Partial,
-        autoconvert,
+        as_partial,
         build,
         to_buildable,
     )
@@ -59,6 +67,7 @@ if TYPE_CHECKING:
         instantiate,
         instantiate_file,
     )
+    from nrun.config._kinds import is_buildable, is_partial
     from nrun.config._locate import (
         locate,
     )
@@ -80,10 +89,7 @@ if TYPE_CHECKING:
         has_sweeps,
     )
     from nrun.config._text import read_file
-    from nrun.config._types import (
-        coerce,
-        type_name,
-    )
+    from nrun.config._types import coerce
 
 _LAZY = {
     "Call": "_grammar",
@@ -99,7 +105,8 @@ _LAZY = {
     "Word": "_grammar",
     "apply_override": "_apply",
     "apply_overrides": "_apply",
-    "autoconvert": "_buildable",
+    "as_partial": "_buildable",
+    "autoconvert": "_autoconvert",
     "build": "_buildable",
     "coerce": "_types",
     "dump": "_files",
@@ -112,16 +119,20 @@ _LAZY = {
     "has_sweeps": "_sweeps",
     "instantiate": "_instantiate",
     "instantiate_file": "_instantiate",
+    "is_buildable": "_kinds",
+    "is_partial": "_kinds",
     "read_file": "_text",
     "load": "_files",
     "locate": "_locate",
     "parse_override": "_grammar",
     "parse_overrides": "_grammar",
+    "strip_annotated": "_annotations",
     "to_buildable": "_buildable",
     "to_data": "_serialize",
     "to_omegaconf": "_omegaconf",
     "type_hints": "_signature",
-    "type_name": "_types",
+    "type_name": "_annotations",
+    "union_members": "_annotations",
 }
 
 __all__ = [
@@ -145,6 +156,7 @@ __all__ = [
     "Word",
     "apply_override",
     "apply_overrides",
+    "as_partial",
     "autoconvert",
     "build",
     "coerce",
@@ -158,17 +170,21 @@ __all__ = [
     "has_sweeps",
     "instantiate",
     "instantiate_file",
+    "is_buildable",
+    "is_partial",
     "load",
     "locate",
     "missing_arguments",
     "parse_override",
     "parse_overrides",
     "read_file",
+    "strip_annotated",
     "to_buildable",
     "to_data",
     "to_omegaconf",
     "type_hints",
     "type_name",
+    "union_members",
 ]
 
 
@@ -176,7 +192,15 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nrun.config' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f"nrun.config.{module}"), name)
+    try:
+        imported = importlib.import_module(f"nrun.config.{module}")
+    except ImportError as exc:
+        if not exc.name or exc.name.split(".")[0] == "nrun":
+            raise
+        from nrun.config._unavailable import unavailable
+
+        return unavailable(name, exc)  # not kept: a later import may find the library
+    value = getattr(imported, name)
     globals()[name] = value
     return value
 

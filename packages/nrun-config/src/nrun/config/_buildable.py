@@ -1,21 +1,20 @@
-"""`Config` and `Partial` on fiddle, `build`, and `autoconvert`."""
+"""`Config` and `Partial` on fiddle, `build`, and what `autoconvert` calls."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, TypeVar
 
 import fiddle as fdl
 from fiddle.experimental import auto_config
 
 from nrun.config._errors import ConfigError
 
-__all__ = ["Config", "Partial", "autoconvert", "build", "to_buildable"]
+__all__ = ["Config", "Partial", "as_partial", "autobuild", "build", "to_buildable"]
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 
 class Config(fdl.Config[T]):
@@ -93,11 +92,7 @@ def _as_root(value: Any, partial: bool, fn: Callable[..., Any]) -> Any:
             f"autoconvert: {fn.__qualname__}() returned {type(value).__name__}, which is not a "
             "call that can become a Config"
         )
-    if partial and not isinstance(value, fdl.Partial):
-        converted = Partial(value.__fn_or_cls__)
-        object.__setattr__(converted, "__arguments__", dict(value.__arguments__))
-        return converted
-    return value
+    return as_partial(value) if partial else value
 
 
 def _exempt(fn: Any) -> bool:
@@ -106,7 +101,8 @@ def _exempt(fn: Any) -> bool:
     )
 
 
-def _autobuild(fn: Callable[..., Any], partial: bool, *args: Any, **kwargs: Any) -> Any:
+def autobuild(fn: Callable[..., Any], partial: bool, *args: Any, **kwargs: Any) -> Any:
+    """Call `fn` traced by fiddle's `auto_config`: its `Config` (a `Partial` if `partial`)."""
     try:
         traced = auto_config.auto_config(
             fn,
@@ -121,32 +117,13 @@ def _autobuild(fn: Callable[..., Any], partial: bool, *args: Any, **kwargs: Any)
     return _as_root(traced.as_buildable(*args, **kwargs), partial, fn)
 
 
-@overload
-def autoconvert(fn: Callable[P, Any], *, partial: bool = False) -> Callable[P, Any]: ...
-
-
-@overload
-def autoconvert(
-    fn: None = None, *, partial: bool = False
-) -> Callable[[Callable[P, Any]], Callable[P, Any]]: ...
-
-
-def autoconvert(fn: Callable[..., Any] | None = None, *, partial: bool = False) -> Any:
-    """Make a function that returns a plain object return its `Config` (or `Partial`) instead.
-
-    `@autoconvert def model() -> Model: return Model(size=3)` makes `model()` return
-    `Config(Model, size=3)`: every call in the body becomes a nested config (fiddle's
-    `auto_config`), so each argument stays overridable. Functions whose body cannot be traced
-    are called and their dataclass results converted.
-    """
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return _autobuild(func, partial, *args, **kwargs)
-
-        wrapper.__auto_config__ = True  # type: ignore[attr-defined]
-        wrapper.__wrapped_fn__ = func  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate if fn is None else decorate(fn)
+def as_partial(config: Any) -> Any:
+    """`config` as a `Partial` of the same call (a `Partial` is returned as it is)."""
+    if isinstance(config, fdl.Partial):
+        return config
+    if not isinstance(config, fdl.Buildable):
+        raise TypeError(f"as_partial expects a Config or a Partial, not {type(config).__name__}")
+    converted = Partial.__new__(Partial)
+    for key, item in vars(config).items():  # arguments, their history and tags: copies
+        object.__setattr__(converted, key, copy.copy(item))
+    return converted
