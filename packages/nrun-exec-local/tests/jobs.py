@@ -12,8 +12,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from nrun.exec.base import Executor, ExecutorError, Job
+from nrun.exec.local import LocalExecutor
 from nrun.exec.packaging import PatternPackager
 
 
@@ -177,3 +180,41 @@ class GatedPackager(PatternPackager):
         Path(self.gate + ".waiting").touch()
         _wait_for(Path(self.gate), 30)
         return super().package(source, job_dir)
+
+
+@dataclasses.dataclass(kw_only=True)
+class BatchRecorder(LocalExecutor):
+    """A LocalExecutor whose `launch_batch` appends the names of each batch to `calls`."""
+
+    calls: str
+
+    @classmethod
+    def launch_batch(cls, jobs: Sequence[tuple[Executor, Job]]) -> list[str | ExecutorError]:
+        """Write down the batch (one JSON line), then launch it as any LocalExecutor would."""
+        executor = jobs[0][0]
+        assert isinstance(executor, BatchRecorder)
+        with open(executor.calls, "a") as handle:
+            handle.write(json.dumps([job.name for _, job in jobs]) + "\n")
+        return super().launch_batch(jobs)
+
+
+@dataclasses.dataclass(kw_only=True)
+class HalfBatch(LocalExecutor):
+    """A backend whose batch launch starts the first job only, and says why not the others.
+
+    `answer` is what it returns for them: "error" (an ExecutorError each), "short" (nothing:
+    a list one too short), or "raise" (it raises instead of answering at all).
+    """
+
+    answer: str = "error"
+
+    @classmethod
+    def launch_batch(cls, jobs: Sequence[tuple[Executor, Job]]) -> list[str | ExecutorError]:
+        """Launch the first job; answer for the others as `answer` says."""
+        answer = getattr(jobs[0][0], "answer", "error")
+        if answer == "raise":
+            raise RuntimeError("the batch went nowhere")
+        first = jobs[0][0].launch(jobs[0][1])
+        if answer == "short":
+            return [first]
+        return [first, *[ExecutorError(f"no room for {job.name}") for _, job in jobs[1:]]]

@@ -13,14 +13,9 @@ from pathlib import Path
 import pytest
 
 from nrun.config import Config, build, dump, load, to_buildable
+from nrun.config.atomic import read_json, write_json
 from nrun.exec import executors
-from nrun.exec._supervisor import (
-    describe_exit,
-    process_alive,
-    read_json,
-    start_time,
-    write_json,
-)
+from nrun.exec._supervisor import describe_exit, process_alive, start_time
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, shell_join
 from nrun.exec.executors import (
     DISTRIBUTIONS,

@@ -416,12 +416,12 @@ def test_a_dead_launcher_leaves_nothing_pending(executor: LocalExecutor, tmp_pat
     wait_file(tmp_path / "pid")
     meta = read_json(exp.dir / "experiment.json")
     assert meta is not None
-    launcher = meta["orchestrator"]["pid"]
+    launcher = meta["launcher"]["pid"]
     os.kill(launcher, signal.SIGKILL)
     wait_dead(launcher)
     (tmp_path / "pid.release").touch()  # the job itself goes on without its launcher
     assert exp.wait(TIMEOUT) == {"first": JobState.SUCCEEDED, "second": JobState.CANCELLED}
-    assert exp.statuses()["second"].reason == "launcher stopped"
+    assert exp.statuses()["second"].reason == f"launcher {launcher} died before launching it"
 
 
 def test_detached_logs_follow_streams(executor: LocalExecutor, tmp_path: Path) -> None:
@@ -740,3 +740,70 @@ def test_show_prints_reasons_as_text_not_markup(tmp_path: Path) -> None:
     out = io.StringIO()
     Experiment.from_id(exp.id).show(Console(file=out, width=200))
     assert "node [bold]1[/bold] died" in out.getvalue()
+
+
+def _not_executable(tmp_path: Path) -> str:
+    path = tmp_path / "python-but-not-executable"
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o644)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (lambda tmp: {"python": ""}, "python must name the interpreter"),
+        (lambda tmp: {"python": "   "}, "python must name the interpreter"),
+        (lambda tmp: {"python": str(tmp / "nope")}, "python '{tmp}/nope' not found"),
+        (lambda tmp: {"python": "no-such-python-here"}, "'no-such-python-here' not found on PATH"),
+        (
+            lambda tmp: {"python": _not_executable(tmp)},
+            "python '{tmp}/python-but-not-executable' is not executable",
+        ),
+        (lambda tmp: {"workdir": str(tmp / "gone")}, "workdir '{tmp}/gone' is not a directory"),
+    ],
+)
+def test_an_executor_that_cannot_run_is_refused_before_anything_is_recorded(
+    local: Make,
+    tmp_path: Path,
+    home: Path,
+    fields: Callable[[Path], dict[str, Any]],
+    message: str,
+) -> None:
+    exp = Experiment("refused", executor=local(**fields(tmp_path)))
+    with pytest.raises(ExecutorError) as info:
+        exp.add(Partial(jobs.echo), name="t")
+    assert message.format(tmp=tmp_path) in one_line(info.value)
+    assert exp.tasks == []
+    assert not exp.dir.exists()
+    assert Experiment.list() == []
+
+
+def test_an_executor_that_cannot_run_is_refused_beside_good_tasks(
+    local: Make, tmp_path: Path
+) -> None:
+    exp = Experiment("refused", executor=local())
+    exp.add(Partial(jobs.echo), name="good")
+    with pytest.raises(ExecutorError):
+        exp.add(Partial(jobs.echo), name="bad", executor=local(python=str(tmp_path / "x")))
+    assert Experiment.from_id(exp.id).tasks == ["good"]
+    assert not (exp.dir / "tasks" / "bad").exists()
+
+
+def test_python_is_found_on_the_path_the_task_gets(local: Make, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "mypython"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    exp = Experiment("onpath", executor=local(python="mypython"))
+    with pytest.raises(ExecutorError):
+        exp.add(Partial(jobs.echo), name="t")
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    exp.add(
+        Partial(jobs.echo, message="found"),
+        name="t",
+        executor=local(python="mypython", env_vars={"PATH": path}),
+    )
+    exp.run()
+    assert exp.logs("t") == "found"

@@ -21,8 +21,8 @@ import pytest
 import jobs
 from helpers import TESTS, alive, make_repo, read_json_file, until, wait_dead, wait_file
 from nrun.config import Partial, dump
+from nrun.config.atomic import read_json
 from nrun.exec import local as local_module
-from nrun.exec._supervisor import read_json
 from nrun.exec.base import ExecutorError, Job, JobState, UnknownJobError
 from nrun.exec.local import LocalExecutor
 from nrun.exec.packaging import GitArchivePackager, PackagingError, PatternPackager
@@ -351,13 +351,24 @@ def test_unknown_job_id_beside_a_real_job(executor: LocalExecutor) -> None:
     assert str(int(job_id) + 1) in one_line(info.value)
 
 
-def test_python_that_does_not_exist(local: Make, tmp_path: Path) -> None:
+def test_python_that_does_not_exist_is_refused_at_launch(local: Make, tmp_path: Path) -> None:
     executor = local(job_dir=str(tmp_path / "job"), python=str(tmp_path / "no-python"))
+    with pytest.raises(ExecutorError) as info:
+        launch(executor, jobs.echo)
+    assert one_line(info.value) == f"python '{tmp_path / 'no-python'}' not found"
+    assert not (tmp_path / "job").exists()
+
+
+def test_python_that_cannot_start(local: Make, tmp_path: Path) -> None:
+    broken = tmp_path / "not-a-program"  # executable, but neither a binary nor a script
+    broken.write_bytes(b"\x00\x01\x02")
+    broken.chmod(0o755)
+    executor = local(job_dir=str(tmp_path / "job"), python=str(broken))
     job_id = launch(executor, jobs.echo)
     status = wait_final(executor, job_id, 30)
     assert (status.state, status.exit_code) == (JobState.FAILED, 127)
     assert "cannot start" in status.reason
-    assert log(executor, job_id)[0].startswith(f"[nrun] cannot start {tmp_path / 'no-python'}")
+    assert log(executor, job_id)[0].startswith(f"[nrun] cannot start {broken}")
 
 
 # -- packaged code ---------------------------------------------------------------------------

@@ -47,11 +47,13 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 @contextmanager
 def _one_line_errors() -> Iterator[None]:
-    """Experiment and executor errors as one line: exit 2 for a user's mistake, else 1.
+    """Experiment, executor and disk errors as one line: exit 2 for a user's mistake, else 1.
 
     A user's mistake is an unknown experiment id, task or executor; an executor that cannot
-    answer (a daemon or cluster that is down) exits 1.
+    answer (a daemon or cluster that is down) and a record that cannot be written (a full
+    disk: the message names the file) exit 1.
     """
+    from nrun.config.atomic import WriteError
     from nrun.exec.base import ExecutorError
     from nrun.exec.executors import ExecutorNotInstalled
     from nrun.exec.store import ExperimentError
@@ -60,7 +62,7 @@ def _one_line_errors() -> Iterator[None]:
         yield
     except (ExperimentError, ExecutorNotInstalled) as exc:
         _fail(str(exc))
-    except ExecutorError as exc:
+    except (ExecutorError, WriteError) as exc:
         _fail(str(exc), EXIT_FAILED)
 
 

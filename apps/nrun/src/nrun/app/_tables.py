@@ -15,8 +15,6 @@ if TYPE_CHECKING:
 
 __all__ = ["executor_fields", "executor_table", "experiments_table", "status_table"]
 
-_COLORS = {"SUCCEEDED": "green", "FAILED": "red", "CANCELLED": "yellow", "RUNNING": "cyan"}
-
 
 def _when(stamp: float | None) -> str:
     return "" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
@@ -44,6 +42,8 @@ def status_table(experiment_id: str, statuses: Mapping[str, JobStatus]) -> Table
     from rich.table import Table
     from rich.text import Text
 
+    from nrun.exec.base import STATE_COLORS
+
     title = f"Experiment {experiment_id}"
     table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("task", no_wrap=True)
@@ -51,10 +51,9 @@ def status_table(experiment_id: str, statuses: Mapping[str, JobStatus]) -> Table
     table.add_column("exit", no_wrap=True)
     table.add_column("reason", overflow="fold")
     for name, status in statuses.items():
-        state = status.state.value
         table.add_row(
             name,
-            f"[{_COLORS.get(state, 'white')}]{state}[/]",
+            f"[{STATE_COLORS[status.state]}]{status.state.value}[/]",
             "" if status.exit_code is None else str(status.exit_code),
             Text(status.reason),
         )

@@ -161,7 +161,15 @@ def run_entrypoint(
         return _repl(config, options)
     if executor is None:
         return _direct(config, options)
-    return _through_experiment(entry, configs, settings, executor, options)
+    from nrun.config.atomic import WriteError
+
+    try:
+        return _through_experiment(entry, configs, settings, executor, options)
+    except WriteError as exc:  # a full disk: the store says what it could not write
+        if options.verbose:
+            traceback.print_exc()
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _tasks(

@@ -4,21 +4,23 @@ It runs the job's command with its output in `output.log`, retries it if asked, 
 outcome to `result.json`, so any process can read the job's state later, even after the
 launching process is gone. It leads its own session: cancelling the job signals the whole
 process group, and the task dies with it (PR_SET_PDEATHSIG) if it is killed outright.
-Standard library only, so it starts fast.
+Standard library only (and `nrun.config.atomic`, which is too), so it starts fast. Its files are
+owner-only; one it cannot write (a full disk) is one line in `supervisor.log`.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from nrun.config.atomic import WriteError, read_json, write_json
+from nrun.exec._files import open_private
 
 __all__ = [
     "CANCEL",
@@ -29,9 +31,7 @@ __all__ = [
     "Background",
     "describe_exit",
     "process_alive",
-    "read_json",
     "start_time",
-    "write_json",
 ]
 
 SPEC = "supervisor.json"
@@ -51,28 +51,6 @@ class Background(subprocess.Popen[bytes]):
 
     def __del__(self) -> None:
         pass
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` to `path` atomically (a reader sees the old file or the new, never half)."""
-    # a temp name of its own per call: two threads of one process may write the same record
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(data, indent=1))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """The JSON object in `path`, or None when there is none (yet)."""
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def start_time(pid: int) -> str | None:
@@ -121,7 +99,10 @@ def _die_with_parent() -> None:
 
 def supervise(job_dir: Path) -> int:
     """Run the job described by `job_dir/supervisor.json`; return the task's exit code."""
-    spec = json.loads((job_dir / SPEC).read_text())
+    spec = read_json(job_dir / SPEC)
+    if spec is None:
+        print(f"nrun supervisor: no job in '{job_dir / SPEC}'", file=sys.stderr)
+        return 1
     stopping = False
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -138,7 +119,7 @@ def supervise(job_dir: Path) -> int:
     attempts = int(spec.get("retries", 0)) + 1
     code: int | None = 1
     reason, state = "", "FAILED"
-    with open(job_dir / OUTPUT, "ab", buffering=0) as out:
+    with open_private(job_dir / OUTPUT) as out:
         for attempt in range(1, attempts + 1):
             if stopping or (job_dir / CANCEL).exists():  # cancelled before this attempt began
                 code, reason, state = None, "cancelled", "CANCELLED"
@@ -182,5 +163,14 @@ def supervise(job_dir: Path) -> int:
     return 1 if code is None else code
 
 
+def main(argv: list[str]) -> int:
+    """`python -m nrun.exec._supervisor <job dir>`; a file it cannot write is one line."""
+    try:
+        return supervise(Path(argv[0]))
+    except WriteError as exc:  # the job reads FAILED: its supervisor died without a result
+        print(f"nrun supervisor: {exc}", file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(supervise(Path(sys.argv[1])))
+    sys.exit(main(sys.argv[1:]))

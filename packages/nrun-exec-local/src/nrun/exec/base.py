@@ -1,26 +1,34 @@
-"""The executor interface every backend implements, and the states of a job."""
+"""The executor interface every backend implements, the states of a job, and packagers' base.
+
+`Packager` lives here, not in `nrun.exec.packaging`, so the arrow between the two modules points
+one way: the packagers import this module, never the reverse.
+"""
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import enum
+import os
 import re
 import shlex
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
-if TYPE_CHECKING:
-    from nrun.exec.packaging import Packager
+from nrun.config.atomic import WriteError, private_dir
 
 __all__ = [
+    "STATE_COLORS",
     "Executor",
     "ExecutorError",
     "Job",
     "JobState",
     "JobStatus",
+    "Packager",
     "UnknownJobError",
+    "as_executor_error",
     "shell_join",
 ]
 
@@ -54,6 +62,17 @@ class JobState(str, enum.Enum):
         return self.value
 
 
+STATE_COLORS: dict[JobState, str] = {
+    JobState.PENDING: "white",
+    JobState.RUNNING: "cyan",
+    JobState.SUCCEEDED: "green",
+    JobState.FAILED: "red",
+    JobState.CANCELLED: "yellow",
+    JobState.UNKNOWN: "white",
+}
+"""The colour (a rich style) every table of job states shows each state in."""
+
+
 @dataclasses.dataclass(frozen=True)
 class JobStatus:
     """A job's state with what explains it: the exit code and a reason (`killed by SIGKILL`)."""
@@ -73,6 +92,15 @@ class Job:
     """Job ids this one waits for, for executors that hold jobs themselves (Slurm's afterok)."""
     experiment_id: str = ""
     """The experiment it belongs to; executors pass it to the task as `NRUN_EXPERIMENT_ID`."""
+
+
+@dataclasses.dataclass(kw_only=True)
+class Packager(abc.ABC):
+    """Base of packagers: `package(source, job_dir)` writes `job_dir/code.tar.gz`."""
+
+    @abc.abstractmethod
+    def package(self, source: Path, job_dir: Path) -> Path:
+        """Write the archive of `source` into `job_dir` and return its path."""
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -102,6 +130,33 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def launch(self, job: Job) -> str:
         """Start `job` and return its job id."""
+
+    @classmethod
+    def launch_batch(cls, jobs: Sequence[tuple[Executor, Job]]) -> list[str | ExecutorError]:
+        """Launch many jobs of this kind in one go: a job id, or the error, per job, in order.
+
+        `Experiment` calls it once per kind of executor with every task ready in a round, and
+        records the ids and failures itself. The default launches them one by one; any error of
+        one job is its entry (an `ExecutorError`), the others go on. Backends that can start
+        many jobs with one request (Slurm) override this.
+        """
+        results: list[str | ExecutorError] = []
+        launched: list[tuple[Executor, str]] = []
+        try:
+            for executor, job in jobs:
+                try:
+                    job_id = executor.launch(job)
+                except Exception as exc:
+                    results.append(as_executor_error(exc))
+                    continue
+                launched.append((executor, job_id))
+                results.append(job_id)
+        except BaseException:  # Ctrl-C half way: what was launched has no record, so stop it
+            for executor, job_id in launched:
+                with contextlib.suppress(Exception):
+                    executor.cancel(job_id)
+            raise
+        return results
 
     @abc.abstractmethod
     def status(self, job_id: str) -> JobStatus:
@@ -169,21 +224,26 @@ class Executor(abc.ABC):
                 raise ExecutorError(f"{field} must be at least 1, got {getattr(self, field)}")
         if self.retries < 0:
             raise ExecutorError(f"retries must be 0 or more, got {self.retries}")
+        if not isinstance(self.python, str) or not self.python.strip():
+            raise ExecutorError(
+                f"python must name the interpreter that runs the task (e.g. 'python3'), "
+                f"got {self.python!r}"
+            )
 
     def ensure_job_dir(self) -> Path:
-        """The job dir on this machine, made if needed; `ExecutorError` if it can't be written."""
+        """The job dir on this machine, made owner-only if new; `ExecutorError` if not writable."""
         if not self.job_dir:
             raise ExecutorError(
                 f"{type(self).__name__} needs a job_dir (Experiment sets one per task)"
             )
         path = Path(self.job_dir).expanduser()
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
             probe = path / ".write-test"
-            probe.write_text("")
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
             probe.unlink()
         except OSError as exc:
-            reason = exc.strerror or str(exc)
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ExecutorError(f"job dir '{path}' cannot be written: {reason}") from None
         return path.resolve()
 
@@ -217,3 +277,12 @@ class Executor(abc.ABC):
 def shell_join(command: list[str]) -> str:
     """A command as one shell-safe line (every part quoted)."""
     return " ".join(shlex.quote(part) for part in command)
+
+
+def as_executor_error(exc: Exception) -> ExecutorError:
+    """An error of one launch as one line: as it is, or with its type when that says more."""
+    if isinstance(exc, ExecutorError):
+        return exc
+    if isinstance(exc, WriteError):  # one line that names the path already
+        return ExecutorError(str(exc))
+    return ExecutorError(f"{type(exc).__name__}: {exc}")

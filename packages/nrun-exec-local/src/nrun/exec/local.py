@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from nrun.config.atomic import WriteError, atomic_write, read_json, write_json
+from nrun.exec._files import open_private
 from nrun.exec._supervisor import (
     CANCEL,
     OUTPUT,
@@ -20,9 +23,7 @@ from nrun.exec._supervisor import (
     STATE,
     Background,
     process_alive,
-    read_json,
     start_time,
-    write_json,
 )
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
 from nrun.exec.packaging import extract
@@ -34,6 +35,13 @@ LAUNCHED = "launched.json"
 
 _children: dict[int, Background] = {}
 """Supervisors this process started, reaped as their status is read."""
+
+
+def _forget_children() -> None:
+    _children.clear()  # a forked child did not start them and cannot wait for them
+
+
+os.register_at_fork(after_in_child=_forget_children)
 
 
 def _script_dir() -> list[str]:
@@ -73,8 +81,15 @@ class LocalExecutor(Executor):
     name = "local"
 
     def validate(self) -> None:
-        """The common checks, and what one machine can do: one node, ranks through torchrun."""
+        """The common checks, what one machine can do, and that `python` and `workdir` exist.
+
+        One machine is one node, and several ranks need torchrun. `python` must be found (on
+        the `PATH` the task gets) and executable; a `workdir`, if given, must be a folder.
+        """
         super().validate()
+        if self.workdir is not None and not Path(self.workdir).expanduser().is_dir():
+            raise ExecutorError(f"workdir '{self.workdir}' is not a directory")
+        self._check_python()
         if self.nodes != 1:
             raise ExecutorError(
                 f"LocalExecutor runs on one machine: nodes must be 1, got {self.nodes}"
@@ -85,6 +100,23 @@ class LocalExecutor(Executor):
             )
         if self.cancel_grace < 0:
             raise ExecutorError(f"cancel_grace must be 0 or more seconds, got {self.cancel_grace}")
+
+    def _check_python(self) -> None:
+        """`python` is a program the task's process can start, on its PATH or as a path.
+
+        A relative path is read from where the task runs, as `subprocess` reads it.
+        """
+        if os.sep not in self.python:
+            path = self.env_vars.get("PATH", os.environ.get("PATH"))
+            if shutil.which(self.python, path=path) is None:
+                raise ExecutorError(f"python '{self.python}' not found on PATH")
+            return
+        where = Path(self.workdir or os.getcwd()).expanduser() if self.packager is None else None
+        program = Path(self.python) if where is None else where / self.python
+        if not program.is_file():
+            raise ExecutorError(f"python '{self.python}' not found")
+        if not os.access(program, os.X_OK):
+            raise ExecutorError(f"python '{self.python}' is not executable")
 
     # -- launching -----------------------------------------------------------------------------
     def _workdir(self, job_dir: Path) -> Path:
@@ -124,7 +156,7 @@ class LocalExecutor(Executor):
             "retries": self.retries,
         }
         write_json(job_dir / SPEC, spec)
-        with open(job_dir / "supervisor.log", "ab") as errors:
+        with open_private(job_dir / "supervisor.log") as errors:
             proc = Background(
                 [sys.executable, "-m", "nrun.exec._supervisor", str(job_dir)],
                 cwd=workdir,
@@ -196,7 +228,11 @@ class LocalExecutor(Executor):
         job_dir, pid, started = self._files(job_id)
         if self.status(job_id).state.final:
             return
-        (job_dir / CANCEL).write_text(str(time.time()))
+        unwritten: WriteError | None = None
+        try:
+            atomic_write(job_dir / CANCEL, str(time.time()))
+        except WriteError as exc:  # stop it all the same: the supervisor hears the signal too
+            unwritten = exc
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + self.cancel_grace
@@ -217,3 +253,5 @@ class LocalExecutor(Executor):
                     "finished": time.time(),
                 },
             )
+        if unwritten is not None:
+            raise unwritten

@@ -1,17 +1,19 @@
-"""Packagers: the user's code as a tarball in the job dir, so a job runs what was launched."""
+"""Packagers: the user's code as a tarball in the job dir, so a job runs what was launched.
+
+Archives are written whole or not at all and owner-only (`nrun.config.atomic.atomic_path`);
+`extract` unpacks them owner-only too. `Packager`, their base, is in `nrun.exec.base`.
+"""
 
 from __future__ import annotations
 
-import abc
 import dataclasses
 import os
 import subprocess
 import tarfile
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-from nrun.exec.base import ExecutorError
+from nrun.config.atomic import atomic_path, private_dir
+from nrun.exec.base import ExecutorError, Packager
 
 __all__ = ["GitArchivePackager", "Packager", "PackagingError", "PatternPackager", "extract"]
 
@@ -20,28 +22,6 @@ ARCHIVE = "code.tar.gz"
 
 class PackagingError(ExecutorError):
     """The code cannot be packaged (not a git repository, nothing matched, ...)."""
-
-
-@dataclasses.dataclass(kw_only=True)
-class Packager(abc.ABC):
-    """Base of packagers: `package(source, job_dir)` writes `job_dir/code.tar.gz`."""
-
-    @abc.abstractmethod
-    def package(self, source: Path, job_dir: Path) -> Path:
-        """Write the archive of `source` into `job_dir` and return its path."""
-
-
-def _atomic_archive(job_dir: Path, write: Callable[[Path], object]) -> Path:
-    target = job_dir / ARCHIVE
-    fd, tmp = tempfile.mkstemp(prefix=".code.", suffix=".tar.gz", dir=job_dir)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 def _git(source: Path, *args: str) -> str:
@@ -115,9 +95,9 @@ class GitArchivePackager(Packager):
                 f"GitArchivePackager: subpath {self.subpath!r} is not a folder at {self.ref} "
                 f"in '{root}'"
             )
-        return _atomic_archive(
-            job_dir, lambda tmp: _git(root, "archive", "--format=tar.gz", "-o", str(tmp), tree)
-        )
+        with atomic_path(job_dir / ARCHIVE) as tmp:
+            _git(root, "archive", "--format=tar.gz", "-o", str(tmp), tree)
+        return job_dir / ARCHIVE
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -140,18 +120,23 @@ class PatternPackager(Packager):
         if not files:
             patterns = ", ".join(self.include_pattern)
             raise PackagingError(f"PatternPackager: nothing under '{base}' matches {patterns}")
+        unreadable = sorted(p for p in files if not os.access(p, os.R_OK))
+        if unreadable:  # said here: an error while archiving would name the archive instead
+            raise PackagingError(f"PatternPackager: cannot read '{unreadable[0]}'")
 
-        def write(tmp: Path) -> None:
-            with tarfile.open(tmp, "w:gz") as archive:
-                for path in sorted(files):
-                    archive.add(path, arcname=str(path.relative_to(base)), recursive=False)
-
-        return _atomic_archive(job_dir, write)
+        with atomic_path(job_dir / ARCHIVE) as tmp, tarfile.open(tmp, "w:gz") as archive:
+            for path in sorted(files):
+                archive.add(path, arcname=str(path.relative_to(base)), recursive=False)
+        return job_dir / ARCHIVE
 
 
 def extract(archive: Path, dest: Path) -> Path:
-    """Unpack a packaged archive into `dest`, refusing members that would land outside it."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """Unpack a packaged archive into `dest`, refusing members that would land outside it.
+
+    What it unpacks is owner-only, like everything in a job dir: folders 0700, files keep only
+    their owner's bits (and stay readable and writable by the owner).
+    """
+    private_dir(dest)
     root = dest.resolve()
     with tarfile.open(archive, "r:*") as tar:
         for member in tar.getmembers():
@@ -165,4 +150,13 @@ def extract(archive: Path, dest: Path) -> Path:
             tar.extractall(dest, members=members, filter="data")
         else:  # Python before 3.10.12 / 3.11.4: the members were checked above
             tar.extractall(dest, members=members)
+    _owner_only(dest)
     return dest
+
+
+def _owner_only(root: Path) -> None:
+    for folder, _dirs, files in os.walk(root):
+        os.chmod(folder, 0o700)
+        for name in files:
+            path = os.path.join(folder, name)
+            os.chmod(path, (os.stat(path).st_mode & 0o700) | 0o600)
