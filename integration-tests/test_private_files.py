@@ -1,4 +1,4 @@
-"""Secrets are never readable by others: every file nrun writes, here or on a cluster, is owner-only.
+"""Secrets are never readable by others: every file nrun writes, here or on a cluster, is private.
 
 An executor's `env_vars` (API keys, tokens) land in `executor.yaml`, job scripts and logs. After a
 real run on each executor, with a permissive umask, the test walks `$NRUN_HOME` (and the
@@ -84,7 +84,7 @@ def docker_up() -> None:
         client = docker.from_env()
         client.ping()
         client.images.get(IMAGE)
-    except Exception as exc:  # noqa: BLE001 - any failure means: no daemon to test against
+    except Exception as exc:
         pytest.skip(f"no Docker daemon with {IMAGE} ({exc}); run integration-tests/docker-up.sh")
     client.close()
 
