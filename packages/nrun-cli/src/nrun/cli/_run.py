@@ -52,11 +52,12 @@ def _console(options: RunOptions) -> Any:
     return Console(no_color=options.rich_theme == "monochrome")
 
 
-def _usage_error(options: RunOptions, message: str) -> int:
+def _usage_error(options: RunOptions, message: str, code: int = EXIT_USAGE) -> int:
+    """Print `message` as one line (the traceback too with --verbose); return `code`."""
     if options.verbose:
         traceback.print_exc()
     print(message, file=sys.stderr)
-    return EXIT_USAGE
+    return code
 
 
 def run_entrypoint(
@@ -165,11 +166,8 @@ def run_entrypoint(
 
     try:
         return _through_experiment(entry, configs, settings, executor, options)
-    except WriteError as exc:  # a full disk: the store says what it could not write
-        if options.verbose:
-            traceback.print_exc()
-        print(exc, file=sys.stderr)
-        return EXIT_FAILED
+    except WriteError as exc:  # a full disk: not the user's mistake, so exit 1
+        return _usage_error(options, str(exc), EXIT_FAILED)
 
 
 def _tasks(
