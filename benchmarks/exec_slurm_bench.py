@@ -1,26 +1,36 @@
-"""Benchmarks of nrun.exec.slurm on a real cluster: submitting, following and sweeping N tasks.
+"""Benchmarks of nrun.exec.slurm on a real cluster: submitting N tasks, and following them.
 
 Run: `uv run python benchmarks/exec_slurm_bench.py [--tasks N] [--tunnel ssh|local|both]
-[--runs N]` with the test cluster and its login node up (`integration-tests/slurm-up.sh &&
-integration-tests/sshd-up.sh`). Prints tables; asserts nothing. Records go to a temporary
-NRUN_HOME; over SSH the jobs' files go to `~nrun/nrun-bench/<random>`. At the end every job
-still queued is cancelled (`executor.cancel`) and both folders are removed.
+[--only submit|poll|both] [--watch SECONDS]` with the test cluster and its login node up
+(`integration-tests/slurm-up.sh && integration-tests/sshd-up.sh`). Prints tables; asserts
+nothing. Records go to a temporary NRUN_HOME; over SSH the jobs' files go to
+`~nrun/nrun-bench/<random>`. At the end every job still queued is cancelled and both folders
+are removed. Round trips are `tunnel.stats` (commands and file copies; SSH reads count too,
+`LocalTunnel` reads its files directly and does not count them).
 
-Every task is `nrun.exec.probes.echo`, run by the cluster's /usr/bin/python3. For each tunnel
-(SSHTunnel as user nrun, LocalTunnel as this user on the login node):
+To measure the package as it was before (one query per waiter every 0.5 s, one submission
+per job), put its source first: `PYTHONPATH=<old>/packages/nrun-exec-slurm/src python
+benchmarks/exec_slurm_bench.py ...` (`git archive <commit> packages/nrun-exec-slurm/src`);
+the Experiment scheduler then launches with the base class' one-by-one `launch_batch`.
+
+Every task is `nrun.exec.probes` (`echo`, `sleep`), run by the cluster's /usr/bin/python3.
+
+submit, per tunnel:
 - first launch: one `launch()` on a fresh tunnel, with the once-per-cluster runtime upload.
-- N direct launches: `executor.launch(Job)` N times in a row: wall time, launches/s, and the
-  SSH connections opened and round trips (commands and file copies) counted by `tunnel.stats`.
-- batch_status, jobs queued: one `SlurmExecutor.batch_status` of the N jobs right after they
-  were launched (most still queued): median wall of --runs calls, round trips per call.
-- direct jobs all final: from the first direct launch until all N have ended.
-- batch_status vs N x status(), jobs final: the same call once they have all ended, against N
-  single `status()` calls (median of 2 rounds of N); round trips per call or round.
-- experiment: an `Experiment` of N tasks, `run()` until all have ended: when the last one got
-  its job id, when run() returned, how many succeeded, connections and round trips (its
-  polling included).
-- sweep array: `launch_array` of N task files as one job array: wall time to submit, its
-  round trips, and the time from submitting until the array is final.
+- N distinct jobs (each its own `env_vars`, so no two can share an array), `launch()` one
+  after another: what an Experiment did before; then the same N in one `launch_batch`.
+- N alike jobs (only `job_dir` differs) in one `launch_batch`: one job array.
+- an `Experiment` of N alike tasks, and one of N distinct tasks: from `run()` until every task
+  has its job id, and the round trips until then; then until all have ended.
+- batch_status of N final jobs (1 call), and N `status()` calls.
+
+poll, per tunnel: an `Experiment` of N tasks that sleep longer than the watch, run with
+`tail_logs=True` (N `logs(follow=True)`; `--no-tail`: without) while another thread `wait()`s
+on it: the round trips
+over `--watch` seconds once all have job ids (status queries and log reads apart, counted by
+the poller where there is one), then the same extrapolated to 5 minutes: the poller's schedule
+for the queries (no job changes state: the cluster runs 4 of them, the rest stay queued) and
+each follower's read backoff for the reads.
 """
 
 from __future__ import annotations
@@ -31,23 +41,26 @@ import json
 import os
 import secrets
 import shlex
-import statistics
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from nrun.config import Partial, dump
 from nrun.exec.base import Job, JobState, JobStatus
 from nrun.exec.experiment import Experiment
-from nrun.exec.probes import echo
+from nrun.exec.plugins import EnvVars
+from nrun.exec.probes import echo, sleep
 from nrun.exec.slurm import LocalTunnel, SlurmExecutor, SSHTunnel, Tunnel
 
 CLUSTER_PYTHON = "/usr/bin/python3"
 SSH_DIR = Path(os.environ.get("NRUN_IT_DIR", "/tmp/nrun-it")) / "sshd"
 TIMEOUT = 1800.0
 """Seconds to wait for a batch of jobs to end before giving up (and cancelling them)."""
+FIVE_MINUTES = 300.0
 
 Pair = tuple[SlurmExecutor, str]
 
@@ -66,15 +79,8 @@ def make_tunnel(kind: str, run_id: str) -> Tunnel:
     )
 
 
-def counts(tunnel: Tunnel) -> tuple[int, int]:
-    """(connections, round trips) of the tunnel so far."""
-    return tunnel.stats.connections, tunnel.stats.round_trips
-
-
-def since(tunnel: Tunnel, before: tuple[int, int]) -> str:
-    """Connections and round trips since `before`, as text."""
-    connections, trips = (now - then for now, then in zip(counts(tunnel), before, strict=True))
-    return f"{connections} connections, {trips} round trips"
+def trips(tunnel: Tunnel) -> int:
+    return tunnel.stats.round_trips
 
 
 def wait_final(jobs: list[Pair]) -> list[JobStatus]:
@@ -87,18 +93,32 @@ def wait_final(jobs: list[Pair]) -> list[JobStatus]:
         time.sleep(SlurmExecutor.poll_interval)
 
 
-def succeeded(statuses: list[JobStatus]) -> int:
-    return sum(s.state == JobState.SUCCEEDED for s in statuses)
-
-
 def row(label: str, text: str) -> None:
-    print(f"  {label:<40}{text}", flush=True)
+    print(f"  {label:<52}{text}", flush=True)
 
 
-def bench(
-    kind: str, n: int, runs: int, tmp: Path, launched: list[Pair], exps: list[Experiment]
+def _poller(tunnel: Tunnel) -> Any:
+    """The cluster's shared poller, or None with the package of before (it had none)."""
+    try:
+        from nrun.exec.slurm._poller import poller
+    except ImportError:
+        return None
+    return poller(tunnel)
+
+
+def _ids_given(exp: Experiment, called: float) -> float:
+    """Seconds from `called` until the last task of `exp` got its job id."""
+    launched = [
+        json.loads((exp.dir / "tasks" / name / "job.json").read_text()).get("launched")
+        for name in exp.tasks
+    ]
+    return max(t or called for t in launched) - called
+
+
+def bench_submit(
+    kind: str, n: int, tmp: Path, launched: list[Pair], exps: list[Experiment]
 ) -> None:
-    """Every benchmark through one tunnel; prints a row as each is measured."""
+    """Submitting N jobs: one by one, in one batch, as an array, through an Experiment."""
     tunnel = make_tunnel(kind, secrets.token_hex(4))
     base = SlurmExecutor(python=CLUSTER_PYTHON, tunnel=tunnel, job_name_prefix="nrun-bench-")
     root = tmp / kind
@@ -107,97 +127,160 @@ def bench(
         for i in range(n)
     ]
 
-    def executor(name: str) -> SlurmExecutor:
-        return dataclasses.replace(base, job_dir=str(root / "jobs" / name))
+    def executor(name: str, **fields: Any) -> SlurmExecutor:
+        return dataclasses.replace(base, job_dir=str(root / "jobs" / name), **fields)
 
-    print(f"\n{kind} tunnel ({base.describe()}), {n} tasks")
+    def distinct(tag: str) -> list[tuple[SlurmExecutor, Job]]:
+        return [
+            (executor(f"{tag}{i}", env_vars={"N": str(i)}), Job(f"{tag}{i}", configs[i]))
+            for i in range(n)
+        ]
 
-    before, start = counts(tunnel), time.perf_counter()
+    print(f"\n{kind} tunnel ({base.describe()}), {n} tasks: submitting")
+    before, start = trips(tunnel), time.perf_counter()
     first = executor("first")
     launched.append((first, first.launch(Job("first", configs[0]))))
     row(
         "first launch (connect, upload runtime)",
-        f"{(time.perf_counter() - start) * 1000:.0f} ms; {since(tunnel, before)}",
+        f"{(time.perf_counter() - start) * 1000:.0f} ms; {trips(tunnel) - before} round trips",
     )
 
-    jobs: list[Pair] = []
-    before, start = counts(tunnel), time.perf_counter()
-    for i, config in enumerate(configs):
-        job_executor = executor(f"t{i}")
-        jobs.append((job_executor, job_executor.launch(Job(f"t{i}", config))))
-        launched.append(jobs[-1])
-    wall = time.perf_counter() - start
+    def measure(label: str, call: Callable[[], list[Pair]]) -> None:
+        before, start = trips(tunnel), time.perf_counter()
+        jobs = call()
+        wall = time.perf_counter() - start
+        sent = trips(tunnel) - before
+        launched.extend(jobs)
+        row(label, f"{wall:.2f} s ({wall / n * 1000:.1f} ms a job); {sent} round trips")
+        statuses = wait_final(jobs)
+        done = sum(s.state == JobState.SUCCEEDED for s in statuses)
+        row("  ... all final", f"{time.perf_counter() - start:.1f} s ({done} of {n} succeeded)")
+
+    def one_by_one() -> list[Pair]:
+        return [(ex, ex.launch(job)) for ex, job in distinct("a")]
+
+    def batch(jobs: list[tuple[SlurmExecutor, Job]]) -> list[Pair]:
+        ids = SlurmExecutor.launch_batch(jobs)
+        return [(ex, str(i)) for (ex, _), i in zip(jobs, ids, strict=True) if isinstance(i, str)]
+
+    measure(f"{n} distinct jobs, launch() one by one", one_by_one)
+    measure(f"{n} distinct jobs, one launch_batch", lambda: batch(distinct("b")))
+    alike = [(executor(f"c{i}"), Job(f"c{i}", configs[i])) for i in range(n)]
+    measure(f"{n} alike jobs, one launch_batch (a job array)", lambda: batch(alike))
+
+    for label, fields in (("alike", False), ("distinct", True)):
+        exp = Experiment(f"slurm-bench-{kind}-{label}", executor=base)
+        for i in range(n):
+            plugin = [EnvVars(env={"N": str(i)})] if fields else []
+            exp.add(Partial(echo, message=f"task {i}"), name=f"t{i}", plugins=plugin)
+        exps.append(exp)
+        before, called, start = trips(tunnel), time.time(), time.perf_counter()
+        exp.run()
+        wall = time.perf_counter() - start
+        states = list(exp.status().values())
+        ok = sum(s == JobState.SUCCEEDED for s in states)
+        row(
+            f"Experiment of {n} {label} tasks: all have job ids",
+            f"{_ids_given(exp, called):.2f} s after run()",
+        )
+        row(
+            "  ... run() returned",
+            f"{wall:.1f} s ({ok} of {n} succeeded); {trips(tunnel) - before} round trips in all",
+        )
+
+    jobs = launched[-n:]
+    before, start = trips(tunnel), time.perf_counter()
+    SlurmExecutor.batch_status(jobs)
     row(
-        f"{n} direct launches",
-        f"{wall:.2f} s ({n / wall:.1f} launches/s, {wall / n * 1000:.0f} ms each); "
-        f"{since(tunnel, before)}",
+        f"batch_status of {n} final jobs",
+        f"{(time.perf_counter() - start) * 1000:.0f} ms; {trips(tunnel) - before} round trips",
     )
-
-    def timed(label: str, call: Callable[[], object], repeat: int) -> None:
-        times, before = [], counts(tunnel)
-        for _ in range(repeat):
-            t = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - t)
-        trips = (counts(tunnel)[1] - before[1]) / repeat
-        row(label, f"{statistics.median(times) * 1000:.0f} ms; {trips:g} round trips")
-
-    def batch() -> object:
-        return SlurmExecutor.batch_status(jobs)
-
-    timed("batch_status, jobs queued (1 call)", batch, runs)
-    statuses = wait_final(jobs)
+    before, start = trips(tunnel), time.perf_counter()
+    for ex, job_id in jobs:
+        ex.status(job_id)
     row(
-        "direct jobs all final",
-        f"{time.perf_counter() - start:.1f} s after the first launch "
-        f"({succeeded(statuses)} of {n} succeeded)",
+        f"{n} x status() of final jobs",
+        f"{(time.perf_counter() - start) * 1000:.0f} ms; {trips(tunnel) - before} round trips",
     )
-    timed("batch_status, jobs final (1 call)", batch, runs)
-    timed(f"{n} x status(), jobs final", lambda: [e.status(j) for e, j in jobs], 2)
 
-    exp = Experiment(f"slurm-bench-{kind}", executor=base)
+
+def bench_poll(kind: str, n: int, watch: float, exps: list[Experiment], tail: bool) -> None:
+    """Round trips while N jobs are followed for `watch` s; extrapolated to five minutes."""
+    tunnel = make_tunnel(kind, secrets.token_hex(4))
+    base = SlurmExecutor(python=CLUSTER_PYTHON, tunnel=tunnel, job_name_prefix="nrun-bench-")
+    how = "run(tail_logs=True) and wait()" if tail else "run() and wait()"
+    print(f"\n{kind} tunnel, {n} tasks: following them for {watch:.0f} s with {how}")
+    exp = Experiment(f"slurm-bench-poll-{kind}", executor=base)
     for i in range(n):
-        exp.add(Partial(echo, message=f"task {i}"), name=f"t{i}")
+        exp.add(Partial(sleep, seconds=watch + 120, lines=1), name=f"t{i}")
     exps.append(exp)
-    before, called, start = counts(tunnel), time.time(), time.perf_counter()
-    exp.run()
-    wall = time.perf_counter() - start
-    submitted = max(
-        json.loads((exp.dir / "tasks" / name / "job.json").read_text()).get("launched") or called
-        for name in exp.tasks
-    )
-    states = list(exp.status().values())
-    row("experiment: all have job ids", f"{submitted - called:.2f} s after run() was called")
+    runner = threading.Thread(target=lambda: exp.run(tail_logs=tail), daemon=True)
+    waiter = threading.Thread(target=lambda: exp.wait(timeout=watch + 60), daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 300
+    while not all(exp._tasks[name].job_id for name in exp.tasks):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the tasks were not all submitted in 5 minutes")
+        time.sleep(0.2)
+    waiter.start()
+    shared = _poller(tunnel)
+    before, queries = trips(tunnel), shared.queries if shared else 0
+    start = time.monotonic()
+    time.sleep(watch)
+    elapsed = time.monotonic() - start
+    sent = trips(tunnel) - before
+    states = exp.status()
+    running = sum(s == JobState.RUNNING for s in states.values())
     row(
-        "experiment: run() returned",
-        f"{wall:.1f} s ({sum(s == JobState.SUCCEEDED for s in states)} of {n} succeeded); "
-        f"{since(tunnel, before)}",
+        f"{n} followed ({running} running, the rest queued), {elapsed:.0f} s",
+        f"{sent} round trips ({sent / elapsed:.1f}/s)",
     )
+    if shared is None:
+        row("  ... for five minutes, at that rate", f"{sent / elapsed * FIVE_MINUTES:,.0f}")
+    else:
+        from nrun.exec.slurm._executor import LOG_LONGEST
+        from nrun.exec.slurm._poller import schedule
 
-    sweep = executor("sweep")
-    before, start = counts(tunnel), time.perf_counter()
-    sweep_id = sweep.launch_array(Job("sweep", configs[0]), configs)
-    submit = time.perf_counter() - start
-    launched.append((sweep, sweep_id))
-    row(f"sweep array of {n}: submit", f"{submit * 1000:.0f} ms; {since(tunnel, before)}")
-    (status,) = wait_final([(sweep, sweep_id)])
-    row(
-        f"sweep array of {n}: final",
-        f"{time.perf_counter() - start:.1f} s after submitting ({status.state.value})",
-    )
+        asked = shared.queries - queries
+        row(
+            "  ... of which squeue+sacct (the poller's)",
+            f"{asked}, now every {shared.interval:.0f} s",
+        )
+        # from the end of the watch to five minutes: the queries of the poller's schedule
+        later = len([t for t in schedule(FIVE_MINUTES + 60) if watch + 60 < t <= FIVE_MINUTES + 60])
+        if isinstance(tunnel, LocalTunnel):  # it reads the logs here: no round trips
+            row("  ... for five minutes (this + schedule)", f"{asked + later} queries")
+        else:
+            # and a read per follower of a running job every LOG_LONGEST s (queued: none)
+            reads = sent - asked
+            more = int(tail * running * (FIVE_MINUTES - elapsed) / LOG_LONGEST)
+            row("  ... of which log reads", f"{reads}")
+            row(
+                "  ... for five minutes (this + schedule)",
+                f"{asked + later} queries + {reads + more} reads",
+            )
+            row(
+                f"  ... if all {n} ran (a read each every {LOG_LONGEST:g} s)",
+                f"{asked + later} queries + {int(tail * n * FIVE_MINUTES / LOG_LONGEST)} reads",
+            )
+    exp.cancel()
+    runner.join(timeout=120)
 
 
 def cleanup(launched: list[Pair], exps: list[Experiment]) -> None:
     """Cancel every job not yet final; remove the jobs' folders on the login node."""
     if launched:
         statuses = SlurmExecutor.batch_status(launched)
-        for (executor, job_id), status in zip(launched, statuses, strict=True):
-            if not status.state.final:
-                executor.cancel(job_id)
+        live = [pair for pair, s in zip(launched, statuses, strict=True) if not s.state.final]
+        if live:
+            SlurmExecutor.batch_cancel(live)
     for exp in exps:
         if not all(state.final for state in exp.status().values()):
             exp.cancel()
-    ssh = {ex.tunnel.key: ex.tunnel for ex, _ in launched if isinstance(ex.tunnel, SSHTunnel)}
+    tunnels = [ex.tunnel for ex, _ in launched] + [
+        getattr(task.executor, "tunnel", None) for exp in exps for task in exp._tasks.values()
+    ]
+    ssh = {t.key + t.job_dir: t for t in tunnels if isinstance(t, SSHTunnel)}
     for tunnel in ssh.values():
         folder = tunnel.resolve(tunnel.job_dir)
         q = shlex.quote
@@ -210,13 +293,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=100, help="tasks in each benchmark")
     parser.add_argument("--tunnel", choices=("ssh", "local", "both"), default="both")
-    parser.add_argument("--runs", type=int, default=5, help="status calls to take the median of")
+    parser.add_argument("--only", choices=("submit", "poll", "both"), default="both")
+    parser.add_argument("--watch", type=float, default=60.0, help="seconds to follow jobs")
+    parser.add_argument(
+        "--no-tail", action="store_true", help="follow without logs(follow=True) per task"
+    )
     args = parser.parse_args()
     kinds = ["ssh", "local"] if args.tunnel == "both" else [args.tunnel]
     nodes = subprocess.run(
         ["sinfo", "--noheader", "--Node", "--format=%N:%c"], capture_output=True, text=True
     ).stdout.split()
-    print(f"cluster: {len(nodes)} nodes ({', '.join(nodes)} CPUs); median of {args.runs} runs")
+    import nrun.exec.slurm
+
+    print(f"cluster: {len(nodes)} nodes ({', '.join(nodes)} CPUs)")
+    print(f"package: {Path(nrun.exec.slurm.__file__).parent}")
     launched: list[Pair] = []
     exps: list[Experiment] = []
     start = time.perf_counter()
@@ -224,7 +314,10 @@ def main() -> None:
         os.environ["NRUN_HOME"] = str(Path(tmp) / "home")
         try:
             for kind in kinds:
-                bench(kind, args.tasks, args.runs, Path(tmp), launched, exps)
+                if args.only in ("submit", "both"):
+                    bench_submit(kind, args.tasks, Path(tmp), launched, exps)
+                if args.only in ("poll", "both"):
+                    bench_poll(kind, args.tasks, args.watch, exps, tail=not args.no_tail)
         finally:
             cleanup(launched, exps)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")

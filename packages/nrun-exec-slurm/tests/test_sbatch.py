@@ -13,6 +13,7 @@ real bash to check they give back the exact original strings.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ import pytest
 
 from nrun.exec.base import ExecutorError
 from nrun.exec.slurm import ResourceGroup, ScriptPaths, SlurmExecutor, render_sbatch
-from nrun.exec.slurm._sbatch import array_indices, directive
+from nrun.exec.slurm._sbatch import ArrayElement, array_indices, directive
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("NRUN_UPDATE_GOLDEN") == "1"
@@ -51,6 +52,18 @@ SWEEP = ScriptPaths(
     runtime=RUNTIME,
     workdir="/home/alice/project",
 )
+ARRAY_DIR = "/scratch/alice/nrun/.nrun/arrays/20240101-000000-abcd"
+ELEMENTS = [
+    ArrayElement(
+        f"train-{i}",
+        f"/scratch/alice/nrun/exp-1/train-{i}",
+        f"/scratch/alice/nrun/exp-1/train-{i}/task.yaml",
+        f"/scratch/alice/nrun/exp-1/train-{i}",
+        "exp-1",
+    )
+    for i in range(3)
+]
+ARRAY_OF_JOBS = ScriptPaths(job_dir=ARRAY_DIR, task="", runtime=RUNTIME, workdir="")
 NASTY = 'a\'b "c" $d; rm -rf /'
 """A value with spaces, both quotes, `$` and `;`: it must reach the job exactly as it is."""
 
@@ -139,6 +152,19 @@ def case_array() -> str:
 def case_sweep() -> str:
     # validate() refuses array='%2' (see test_sweep_limit_passes_validate): render directly
     return render(SlurmExecutor(array="%2"), validate=False, paths=SWEEP, sweep=4)
+
+
+def case_array_of_jobs() -> str:
+    return render(SlurmExecutor(partition="cpu"), paths=ARRAY_OF_JOBS, elements=ELEMENTS)
+
+
+def case_array_of_jobs_in_containers() -> str:
+    executor = SlurmExecutor(container_image="/images/pytorch.sqsh", container_mounts=["/d:/d"])
+    packaged = ScriptPaths(ARRAY_DIR, "", RUNTIME, "", code=f"{ARRAY_DIR}/code")
+    elements = [
+        dataclasses.replace(element, workdir=f"{ARRAY_DIR}/code") for element in ELEMENTS[:2]
+    ]
+    return render(executor, paths=packaged, elements=elements)
 
 
 def case_job_dependencies() -> str:

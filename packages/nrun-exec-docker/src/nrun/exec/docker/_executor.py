@@ -7,17 +7,16 @@ import contextlib
 import dataclasses
 import os
 import secrets
-import shutil
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from nrun.config.atomic import atomic_write, read_json, write_json
 from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
 from nrun.exec.packaging import extract
 from nrun.exec.runtime import bundle_runtime
-from nrun.exec.store import read_json, write_json
 
 __all__ = ["DockerExecutor"]
 
@@ -27,6 +26,8 @@ LABEL = "nrun"
 RESULT = "result.json"
 OUTPUT = "output.log"
 CANCEL = "cancel"
+PRIVATE = ["/bin/sh", "-c", 'umask 077 && exec "$@"', "nrun-task"]
+"""Runs the task's command with umask 077: what it writes in the job dir is owner-only."""
 
 
 _clients: dict[str, Any] = {}
@@ -38,16 +39,25 @@ def _close_clients() -> None:
     _clients.clear()
 
 
+def _forget_in_child() -> None:
+    """A forked child makes its own clients: the parent's connections are not its to share."""
+    _clients.clear()  # not closed: their sockets are the parent's too
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
 @dataclasses.dataclass(kw_only=True)
 class DockerExecutor(Executor):
     """Run the task in a container of `container_image` on the daemon `docker_host` names.
 
     The job dir is mounted at `/nrun/job` and holds the task file, the output and a copy of
-    nrun's task runner (so the image needs only `python3`; the task's own libraries must be in
-    it). The code runs from the packaged copy (with a `packager`) or from `workdir` mounted at
-    `/nrun/workdir`. Each container is labelled with its experiment, task and job dir, started
-    with an init process (so a stop reaches the task), and removed once its outcome is recorded
-    in the job dir unless `cleanup` is false. Nothing is ever pulled: the image must exist.
+    nrun's task runner (so the image needs only `python3` and `/bin/sh`; the task's own
+    libraries must be in it), all owner-only: the task runs under `umask 077`. The code runs
+    from the packaged copy (with a `packager`) or from `workdir` mounted at `/nrun/workdir`.
+    Each container is labelled with its experiment, task and job dir, started with an init
+    process (so a stop reaches the task), and removed once its outcome is recorded in the job
+    dir unless `cleanup` is false. Nothing is ever pulled: the image must exist.
     """
 
     container_image: str
@@ -72,8 +82,11 @@ class DockerExecutor(Executor):
     def validate(self) -> None:
         """The common checks, and the Docker-specific fields."""
         super().validate()
-        if not self.container_image or not isinstance(self.container_image, str):
-            raise ExecutorError("DockerExecutor needs a container_image")
+        if not isinstance(self.container_image, str) or not self.container_image.strip():
+            raise ExecutorError(
+                f"DockerExecutor needs a container_image (the image to run), "
+                f"got {self.container_image!r}"
+            )
         if (self.nodes > 1 or self.ntasks_per_node > 1) and self.launcher != "torchrun":
             raise ExecutorError(
                 f"nodes={self.nodes}, ntasks_per_node={self.ntasks_per_node} needs "
@@ -177,7 +190,7 @@ class DockerExecutor(Executor):
             (job_dir / stale).unlink(missing_ok=True)
         task_file = job_dir / ("task" + Path(job.config).suffix)
         if Path(job.config).resolve() != task_file.resolve():
-            shutil.copy2(job.config, task_file)
+            atomic_write(task_file, Path(job.config).read_bytes())
         bundle_runtime(job_dir / "runtime")
         volumes = {str(job_dir): {"bind": JOB_MOUNT, "mode": "rw"}}
         paths = [f"{JOB_MOUNT}/runtime"]
@@ -247,7 +260,7 @@ class DockerExecutor(Executor):
                     if self.nodes > 1
                     else None
                 )
-                command = self.task_command(config, rendezvous)
+                command = [*PRIVATE, *self.task_command(config, rendezvous)]
                 # without a network the container's own name resolves nowhere, and torchrun
                 # rendezvous at the hostname: there, `localhost` is the name that works
                 hostname = "localhost" if net == "none" else name
@@ -351,7 +364,7 @@ class DockerExecutor(Executor):
             output = self._output(containers)
         except APIError:  # gone or being removed: another process kept the outcome first
             return
-        (job_dir / OUTPUT).write_text(output)
+        atomic_write(job_dir / OUTPUT, output)
         write_json(
             job_dir / RESULT,
             {"state": status.state.value, "exit_code": status.exit_code, "reason": status.reason},
@@ -406,7 +419,7 @@ class DockerExecutor(Executor):
         job_dir = self._recorded(job_id)
         if self.status(job_id).state.final:
             return
-        (job_dir / CANCEL).write_text(str(time.time()))
+        atomic_write(job_dir / CANCEL, str(time.time()))
         for container in self._containers(job_dir) or []:
             with contextlib.suppress(Exception):
                 container.stop(timeout=self.stop_timeout)

@@ -4,33 +4,36 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 import shlex
-import tarfile
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
-from nrun.exec.runtime import runtime_archive
+from nrun.config.atomic import atomic_write, private_dir, read_json, write_json
+from nrun.exec.base import (
+    Executor,
+    ExecutorError,
+    Job,
+    JobState,
+    JobStatus,
+    UnknownJobError,
+    as_executor_error,
+)
+from nrun.exec.slurm._cluster import remote_dir, roots, runtime
+from nrun.exec.slurm._poller import FIRST, Backoff, poller
 from nrun.exec.slurm._sbatch import (
+    ArrayElement,
     ResourceGroup,
     ScriptPaths,
     array_indices,
     check_fields,
     render_sbatch,
 )
-from nrun.exec.slurm._status import (
-    QUERY_SEPARATOR,
-    Row,
-    parse_rows,
-    query_command,
-    summarize,
-)
-from nrun.exec.slurm._tunnel import LocalTunnel, Tunnel, TunnelError
-from nrun.exec.store import nrun_home, read_json, write_json
+from nrun.exec.slurm._submit import ARRAY, SCRIPT, Unit, submit
+from nrun.exec.slurm._tunnel import LocalTunnel, Tunnel
 
 __all__ = ["SlurmExecutor"]
 
@@ -38,9 +41,30 @@ RECORD = "slurm.json"
 CANCELLED = "cancelled"
 """A file in the local job dir: this job was cancelled by us, not by Slurm."""
 DEPENDENCY_FAILED = "a dependency failed (never satisfied)"
-SCRIPT = "job.sbatch"
-_ready_runtimes: set[tuple[str, str]] = set()
-"""(tunnel key, runtime folder) pairs this process has checked or unpacked."""
+LOG_LONGEST = 5.0
+"""Seconds between reads of a followed log that has been quiet for a while."""
+_JOB_ID = re.compile(r"\d+(_\d+)?")
+
+
+def _common_name(names: list[str]) -> str:
+    """The array's name: what its jobs' names start with (`train` for `train-0`, `train-1`)."""
+    prefix = names[0]
+    for name in names[1:]:
+        while not name.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix.rstrip("-_.") or names[0]
+
+
+@dataclasses.dataclass
+class _Planned:
+    """A unit to submit and the jobs it holds: (index in the batch, executor, job, local dir)."""
+
+    unit: Unit
+    members: list[tuple[int, SlurmExecutor, Job, Path]]
+    indices: list[int] = dataclasses.field(default_factory=list)
+    """A plain job's array indices (its own `array`, or a sweep's)."""
+    elements: bool = False
+    """The members are the elements of one array: their ids are `<array id>_<i>`."""
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -81,7 +105,7 @@ class SlurmExecutor(Executor):
 
     name: ClassVar[str] = "slurm"
     supports_dependencies: ClassVar[bool] = True
-    poll_interval: ClassVar[float] = 0.5
+    poll_interval: ClassVar[float] = FIRST
 
     # -- checks ------------------------------------------------------------------------------
     def validate(self) -> None:
@@ -103,59 +127,13 @@ class SlurmExecutor(Executor):
         where = self.partition or "default partition"
         return f"slurm {nodes} {where} via {self.tunnel.key}"
 
-    # -- where things go ---------------------------------------------------------------------
-    def _roots(self) -> tuple[str, str]:
-        """The cluster folders for jobs (empty: the local job dir) and for nrun's runtime."""
-        if self.tunnel.job_dir:
-            root = self.tunnel.resolve(self.tunnel.job_dir)
-            return root, f"{root}/.nrun"
-        if not isinstance(self.tunnel, LocalTunnel):
-            raise ExecutorError(f"{type(self.tunnel).__name__} needs a job_dir on the cluster")
-        return "", str(nrun_home() / "slurm")
-
-    def _remote_dir(self, local: Path, job: Job) -> str:
-        root, _ = self._roots()
-        if not root:
-            return str(local)
-        if job.experiment_id:
-            return f"{root}/{job.experiment_id}/{job.name}"
-        return f"{root}/{job.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-
-    def _runtime(self) -> str:
-        """Nrun's task runner unpacked on the cluster (copied there once per version)."""
-        _, base = self._roots()
-        local_cache = nrun_home() / "runtime"
-        archive = runtime_archive(local_cache)
-        folder = f"{base}/{archive.name.removesuffix('.tar.gz')}"
-        key = (self.tunnel.key, folder)
-        if key in _ready_runtimes:
-            return folder
-        q = shlex.quote
-        uploads = f"{base}/uploads"
-        found = self.tunnel.run(f"mkdir -p {q(uploads)} && test -d {q(folder)}")
-        if found.returncode != 0:
-            if found.stderr.strip():
-                raise ExecutorError(f"cannot prepare {base} on the cluster: {found.first_error()}")
-            sent = f"{uploads}/{archive.name}.{secrets.token_hex(4)}"
-            self.tunnel.put(archive, sent)
-            tmp = f"{folder}.{secrets.token_hex(4)}"
-            unpacked = self.tunnel.run(
-                f"mkdir -p {q(tmp)} && tar -xzf {q(sent)} -C {q(tmp)} && rm -f {q(sent)} && "
-                # a concurrent launcher may have unpacked it first: keep theirs
-                f"(mv -T {q(tmp)} {q(folder)} 2>/dev/null || rm -rf {q(tmp)}) && "
-                f"test -d {q(folder)}"
-            )
-            if unpacked.returncode != 0:
-                raise ExecutorError(
-                    f"cannot unpack nrun's runtime on the cluster: {unpacked.first_error()}"
-                )
-        _ready_runtimes.add(key)
-        return folder
-
     # -- launching ---------------------------------------------------------------------------
     def launch(self, job: Job) -> str:
         """Package, copy the files to the cluster, `sbatch --parsable`, record the job id."""
-        return self._submit(job, [Path(job.config)])
+        (result,) = self.launch_batch([(self, job)])
+        if isinstance(result, ExecutorError):
+            raise result
+        return result
 
     def launch_array(self, job: Job, configs: Sequence[Path]) -> str:
         """Submit one job array whose element i runs `configs[i]` (a sweep in one job).
@@ -164,9 +142,59 @@ class SlurmExecutor(Executor):
         """
         if not configs:
             raise ExecutorError("launch_array needs at least one task file")
-        return self._submit(job, [Path(c) for c in configs], sweep=True)
+        plan = self._plan(0, job, [Path(c) for c in configs], sweep=True)
+        (result,) = self._send([plan])
+        if isinstance(result, ExecutorError):
+            raise result
+        return result
 
-    def _submit(self, job: Job, configs: list[Path], sweep: bool = False) -> str:
+    @classmethod
+    def launch_batch(cls, jobs: Sequence[tuple[Executor, Job]]) -> list[str | ExecutorError]:
+        """Submit many jobs in a constant number of round trips per cluster.
+
+        Jobs without dependencies whose executors differ only in `job_dir` become one job
+        array (`sbatch --array=0-N`): element i runs job i's task in its own folder, and job
+        i's id is `<array id>_<i>`. Every other job is one sbatch call; all of a cluster's go
+        in one archive and one command (`_submit`).
+        """
+        results: list[str | ExecutorError | None] = [None] * len(jobs)
+        alone: list[list[tuple[int, SlurmExecutor, Job]]] = []
+        groups: list[tuple[SlurmExecutor, list[tuple[int, SlurmExecutor, Job]]]] = []
+        for i, (executor, job) in enumerate(jobs):
+            if not isinstance(executor, SlurmExecutor):
+                results[i] = ExecutorError(f"not a SlurmExecutor: {executor!r}")
+                continue
+            if job.dependencies or executor.array or executor.heterogeneous:
+                alone.append([(i, executor, job)])
+                continue
+            alike = dataclasses.replace(executor, job_dir="")
+            for key, members in groups:
+                if key == alike:
+                    members.append((i, executor, job))
+                    break
+            else:
+                groups.append((alike, [(i, executor, job)]))
+        planned: list[_Planned] = []
+        for members in [*alone, *(members for _, members in groups)]:
+            try:
+                if len(members) == 1:
+                    i, executor, job = members[0]
+                    planned.append(executor._plan(i, job, [Path(job.config)]))
+                else:
+                    planned.append(cls._plan_array(members))
+            except Exception as exc:
+                for i, _, _ in members:
+                    results[i] = as_executor_error(exc)
+        for plan, got in zip(planned, cls._send(planned), strict=True):
+            for index, (i, *_) in enumerate(plan.members):
+                if isinstance(got, ExecutorError) or not plan.elements:
+                    results[i] = got
+                else:
+                    results[i] = f"{got}_{index}"
+        return [r if r is not None else ExecutorError("not launched") for r in results]
+
+    def _plan(self, i: int, job: Job, configs: list[Path], sweep: bool = False) -> _Planned:
+        """Stage one job (or a sweep of `configs`) in its local dir and render its script."""
         self.validate()
         if self.array and sweep and not self.array.startswith("%"):
             raise ExecutorError(
@@ -178,34 +206,26 @@ class SlurmExecutor(Executor):
                 f"array={self.array!r} is only a limit: give the indices too "
                 f"(e.g. '0-3{self.array}'), or launch a sweep with launch_array"
             )
-        local = self.ensure_job_dir()
-        for stale in (RECORD, CANCELLED):
-            (local / stale).unlink(missing_ok=True)
-        remote = self._remote_dir(local, job)
-        staged: dict[str, Path] = {}
+        local = self._fresh_job_dir()
+        remote = remote_dir(self.tunnel, local, job)
+        files: dict[str, Path] = {}
         if sweep:
-            folder = local / "tasks"
-            folder.mkdir(exist_ok=True)
-            for index, config in enumerate(configs):
-                target = folder / f"{index}{config.suffix}"
-                target.write_bytes(config.read_bytes())
-                staged[f"tasks/{index}{config.suffix}"] = target
             if any(c.suffix != ".yaml" for c in configs):
                 raise ExecutorError("a sweep array takes .yaml task files")
+            folder = private_dir(local / "tasks")
+            for index, config in enumerate(configs):
+                target = atomic_write(folder / f"{index}.yaml", config.read_bytes())
+                files[f"0/tasks/{index}.yaml"] = target
             task = f"{remote}/tasks"
         else:
-            config = configs[0]
-            target = local / f"task{config.suffix}"
-            if config.resolve() != target.resolve():
-                target.write_bytes(config.read_bytes())
-            staged[target.name] = target
+            target = self._copy_task(job, local)
+            files[f"0/{target.name}"] = target
             task = f"{remote}/{target.name}"
         code = None
         if self.packager is not None:
-            staged["code.tar.gz"] = self.packager.package(Path.cwd(), local)
+            files["0/code.tar.gz"] = self.packager.package(Path.cwd(), local)
             code = f"{remote}/code"
-        workdir = code or (os.getcwd() if isinstance(self.tunnel, LocalTunnel) else remote)
-        paths = ScriptPaths(remote, task, self._runtime(), workdir, code)
+        paths = ScriptPaths(remote, task, runtime(self.tunnel), code or self._workdir(remote), code)
         env = {"NRUN_TASK_NAME": job.name}
         if job.experiment_id:
             env["NRUN_EXPERIMENT_ID"] = job.experiment_id
@@ -218,62 +238,123 @@ class SlurmExecutor(Executor):
             sweep=len(configs) if sweep else None,
         )
         # the script holds env_vars, which may be secrets: only the owner reads it
-        (local / SCRIPT).touch(mode=0o600)
-        (local / SCRIPT).write_text(script)
-        staged[SCRIPT] = local / SCRIPT
-        job_id = self._send_and_submit(local, remote, staged, code is not None)
-        count = len(configs) if sweep else None
-        indices = list(range(count)) if count else (array_indices(self.array) if self.array else [])
-        write_json(
-            local / RECORD,
-            {
-                "job_id": job_id,
-                "tunnel": self.tunnel.key,
-                "remote_dir": remote,
-                "array": [str(i) for i in indices],
+        files[f"0/{SCRIPT}"] = atomic_write(local / SCRIPT, script)
+        staged = remote != str(local)
+        unit = Unit([remote], f"{remote}/{SCRIPT}", files if staged else {}, code)
+        indices = list(range(len(configs))) if sweep else []
+        if self.array and not sweep:
+            indices = array_indices(self.array)
+        return _Planned(unit, [(i, self, job, local)], indices)
+
+    @classmethod
+    def _plan_array(cls, members: list[tuple[int, SlurmExecutor, Job]]) -> _Planned:
+        """Stage jobs whose executors differ only in `job_dir` as the elements of one array."""
+        first = members[0][1]
+        first.validate()
+        root, base = roots(first.tunnel)
+        runner = runtime(first.tunnel)
+        links = f"{base}/arrays/{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}"
+        staged = bool(root)
+        files: dict[str, Path] = {}
+        planned: list[tuple[int, SlurmExecutor, Job, Path]] = []
+        elements = []
+        code = f"{links}/code" if first.packager is not None else None
+        for index, (i, executor, job) in enumerate(members):
+            local = executor._fresh_job_dir()
+            remote = remote_dir(executor.tunnel, local, job)
+            target = executor._copy_task(job, local)
+            files[f"{index}/{target.name}"] = target
+            workdir = code or executor._workdir(remote)
+            task = f"{remote}/{target.name}"
+            elements.append(ArrayElement(job.name, remote, task, workdir, job.experiment_id))
+            planned.append((i, executor, job, local))
+        # the array's own files: in its folder on the cluster, and a copy in each job dir
+        own = Path(links) if not staged else planned[0][3]
+        if not staged:
+            private_dir(own)
+        if first.packager is not None:
+            files[f"{ARRAY}/code.tar.gz"] = first.packager.package(Path.cwd(), own)
+        name = _common_name([job.name for _, _, job in members])
+        paths = ScriptPaths(links, "", runner, "", code)
+        script = render_sbatch(first, job_name=name, paths=paths, elements=elements)
+        for _, _, _, local in planned:
+            atomic_write(local / SCRIPT, script)
+        files[f"{ARRAY}/{SCRIPT}"] = atomic_write(own / SCRIPT, script)
+        dirs = [element.job_dir for element in elements]
+        unit = Unit(dirs, f"{links}/{SCRIPT}", files if staged else {}, code, links)
+        return _Planned(unit, planned, elements=True)
+
+    def _fresh_job_dir(self) -> Path:
+        local = self.ensure_job_dir()
+        local.chmod(0o700)  # it may be the job's folder on the cluster too (LocalTunnel)
+        for stale in (RECORD, CANCELLED):
+            (local / stale).unlink(missing_ok=True)
+        return local
+
+    @staticmethod
+    def _copy_task(job: Job, local: Path) -> Path:
+        config = Path(job.config)
+        target = local / f"task{config.suffix}"
+        if config.resolve() != target.resolve():
+            atomic_write(target, config.read_bytes())
+        return target
+
+    def _workdir(self, remote: str) -> str:
+        """Where a job without packaged code runs: here on the login node, else its folder."""
+        return os.getcwd() if isinstance(self.tunnel, LocalTunnel) else remote
+
+    @classmethod
+    def _send(cls, planned: list[_Planned]) -> list[str | ExecutorError]:
+        """Submit the units, one archive and one command per cluster; record each job."""
+        results: list[str | ExecutorError] = [ExecutorError("not sent")] * len(planned)
+        by_cluster: dict[tuple[str, str], list[int]] = {}
+        for n, plan in enumerate(planned):
+            executor = plan.members[0][1]
+            _, base = roots(executor.tunnel)
+            by_cluster.setdefault((executor.tunnel.key, base), []).append(n)
+        for (_, base), indices in by_cluster.items():
+            executor = planned[indices[0]].members[0][1]
+            staged = bool(roots(executor.tunnel)[0])
+            try:
+                found = submit(
+                    executor.tunnel,
+                    f"{base}/uploads",
+                    [planned[n].unit for n in indices],
+                    staged=staged,
+                )
+            except Exception as exc:
+                found = [as_executor_error(exc)] * len(indices)
+            submitted = []
+            for n, got in zip(indices, found, strict=True):
+                results[n] = got
+                if isinstance(got, ExecutorError):
+                    continue
+                try:
+                    submitted += cls._write_records(planned[n], got)
+                except Exception as exc:  # a full disk: nothing may run that we cannot follow
+                    results[n] = as_executor_error(exc)
+                    executor.tunnel.run(f"scancel {shlex.quote(got)}")
+            poller(executor.tunnel).reset(submitted)
+        return results
+
+    @staticmethod
+    def _write_records(plan: _Planned, job_id: str) -> list[tuple[str, list[str]]]:
+        """Write each job's `slurm.json`; return (job id, array indices) of each."""
+        written = []
+        for index, (_, executor, job, local) in enumerate(plan.members):
+            record: dict[str, Any] = {
+                "job_id": f"{job_id}_{index}" if plan.elements else job_id,
+                "tunnel": executor.tunnel.key,
+                "remote_dir": plan.unit.dirs[index],
+                "array": [str(i) for i in plan.indices],
                 "dependencies": list(job.dependencies),
                 "submitted": time.time(),
-            },
-        )
-        return job_id
-
-    def _send_and_submit(
-        self, local: Path, remote: str, staged: dict[str, Path], code: bool
-    ) -> str:
-        """One copy (a tar of the job's files) and one command: unpack, `sbatch --parsable`."""
-        q = shlex.quote
-        steps = ["umask 077"]  # the job's files may hold secrets (env_vars)
-        if remote != str(local):
-            _, base = self._roots()
-            with tempfile.TemporaryDirectory(prefix="nrun-slurm-") as tmp:
-                bundle = Path(tmp) / "job.tar"
-                with tarfile.open(bundle, "w") as tar:
-                    for name, path in staged.items():
-                        tar.add(path, arcname=name, recursive=False)
-                sent = f"{base}/uploads/{secrets.token_hex(8)}.tar"
-                self.tunnel.put(bundle, sent)
-            steps += [
-                f"mkdir -p {q(remote)}",
-                f"tar -xf {q(sent)} -C {q(remote)}",
-                f"rm -f {q(sent)}",
-            ]
-        if code:
-            steps += [
-                f"rm -rf {q(remote)}/code",
-                f"mkdir {q(remote)}/code",
-                f"tar -xzf {q(remote)}/code.tar.gz -C {q(remote)}/code",
-            ]
-        steps.append(f"sbatch --parsable {q(remote)}/{SCRIPT}")
-        command = " && ".join(steps)
-        if remote != str(local):  # nothing is left on the cluster by a job that was not queued
-            command = f"{{ {command}; }} || {{ rc=$?; rm -rf {q(remote)} {q(sent)}; exit $rc; }}"
-        done = self.tunnel.run(command, idempotent=False)
-        if done.returncode != 0:
-            raise ExecutorError(f"submitting the job failed: {done.first_error()}")
-        job_id = done.stdout.strip().splitlines()[-1].split(";")[0] if done.stdout.strip() else ""
-        if not job_id.isdigit():
-            raise ExecutorError(f"sbatch printed no job id: {done.stdout.strip()!r}")
-        return job_id
+            }
+            if plan.elements:
+                record.update(array_job=job_id, element=index, array_dir=plan.unit.links)
+            write_json(local / RECORD, record)
+            written.append((record["job_id"], record["array"]))
+        return written
 
     # -- tracking ----------------------------------------------------------------------------
     def _record(self, job_id: str) -> dict[str, Any]:
@@ -285,7 +366,7 @@ class SlurmExecutor(Executor):
 
     @classmethod
     def batch_status(cls, jobs: Sequence[tuple[Executor, str]]) -> list[JobStatus]:
-        """Statuses of many jobs with one squeue + sacct command per cluster."""
+        """Statuses of many jobs from the cluster's shared poller (one squeue + sacct a time)."""
         results: list[JobStatus | None] = [None] * len(jobs)
         by_tunnel: dict[str, list[int]] = {}
         records: dict[int, dict[str, Any]] = {}
@@ -299,32 +380,39 @@ class SlurmExecutor(Executor):
             by_tunnel.setdefault(executor.tunnel.key, []).append(i)
         for indices in by_tunnel.values():
             tunnel = jobs[indices[0]][0].tunnel  # type: ignore[attr-defined]
+            targets = [(jobs[i][1], records[i].get("array") or ()) for i in indices]
             try:
-                statuses = _query(tunnel, [(jobs[i][1], records[i]) for i in indices])
+                statuses = poller(tunnel).statuses(tunnel, targets)
             except ExecutorError as exc:
                 statuses = [JobStatus(JobState.UNKNOWN, reason=str(exc))] * len(indices)
-            for i, status in zip(indices, statuses, strict=False):
+            for i, status in zip(indices, statuses, strict=True):
                 executor = jobs[i][0]
                 assert isinstance(executor, SlurmExecutor)
                 results[i] = executor._settle(jobs[i][1], status, records[i])
         return [status or JobStatus(JobState.UNKNOWN) for status in results]
 
     def status(self, job_id: str) -> JobStatus:
-        """From squeue while the job is queued or running, from sacct once it has ended."""
+        """From squeue while the job is queued or running, from sacct once it has ended.
+
+        Asked through the cluster's poller: at most its interval old (0.5 s after a change,
+        growing to 60 s while nothing changes).
+        """
         record = self._record(job_id)
-        return self._settle(job_id, _query(self.tunnel, [(job_id, record)])[0], record)
+        (found,) = poller(self.tunnel).statuses(self.tunnel, [(job_id, record.get("array") or ())])
+        return self._settle(job_id, found, record)
 
     def _settle(self, job_id: str, status: JobStatus, record: dict[str, Any]) -> JobStatus:
         """Name a failed dependency as the reason, and cancel what Slurm would hold forever."""
         if status.state == JobState.PENDING and "DependencyNeverSatisfied" in status.reason:
             self.tunnel.run(f"scancel {shlex.quote(job_id)}")
+            poller(self.tunnel).reset()
             return JobStatus(JobState.CANCELLED, reason=DEPENDENCY_FAILED)
         if status.state != JobState.CANCELLED:
             return status
-        waited = [d for d in record.get("dependencies", []) if d.isdigit()]
+        waited = [d for d in record.get("dependencies", []) if _JOB_ID.fullmatch(d)]
         if waited and not (Path(self.job_dir).expanduser() / CANCELLED).exists():
             # cancelled by Slurm (--kill-on-invalid-dep) or by hand: its dependencies tell which
-            found = _query(self.tunnel, [(d, {}) for d in waited])
+            found = poller(self.tunnel).statuses(self.tunnel, [(d, ()) for d in waited])
             if any(f.state in (JobState.FAILED, JobState.CANCELLED) for f in found):
                 return JobStatus(JobState.CANCELLED, status.exit_code, DEPENDENCY_FAILED)
         return status
@@ -337,24 +425,33 @@ class SlurmExecutor(Executor):
         return [(f"[{i}] ", f"{remote}/slurm-{job_id}_{i}.out") for i in record["array"]]
 
     def logs(self, job_id: str, follow: bool = False) -> Iterator[str]:
-        """The job's output file(s) through the tunnel; array elements' lines marked `[i]`."""
+        """The job's output file(s) through the tunnel; array elements' lines marked `[i]`.
+
+        Following, the state comes from the cluster's poller; a queued job's files are not
+        read, and a quiet file is read less and less often (0.5 s growing to 5 s, back to
+        0.5 s when it grows).
+        """
         record = self._record(job_id)
         files = self._output_files(record)
         offsets = dict.fromkeys((path for _, path in files), 0)
         pending = dict.fromkeys((path for _, path in files), b"")
+        reads = Backoff(FIRST, LOG_LONGEST)
         while True:
-            final = not follow or self.status(job_id).state.final
-            for label, path in files:
+            state = self.status(job_id).state if follow else JobState.UNKNOWN
+            final = not follow or state.final
+            grew = False
+            for label, path in files if state != JobState.PENDING else ():  # nothing yet
                 data = self.tunnel.read(path, offsets[path])
                 if not data:
                     continue
+                grew = True
                 offsets[path] += len(data)
                 *lines, pending[path] = (pending[path] + data).split(b"\n")
                 for line in lines:
                     yield label + line.decode(errors="replace")
             if final:
                 break
-            time.sleep(self.poll_interval)
+            time.sleep(reads.next(grew))
         for label, path in files:
             if pending[path]:
                 yield label + pending[path].decode(errors="replace")
@@ -379,11 +476,13 @@ class SlurmExecutor(Executor):
         by_tunnel: dict[str, list[tuple[SlurmExecutor, str]]] = {}
         for executor, job_id, _ in live:
             assert isinstance(executor, SlurmExecutor)
-            (Path(executor.job_dir).expanduser() / CANCELLED).write_text(str(time.time()))
+            atomic_write(Path(executor.job_dir).expanduser() / CANCELLED, str(time.time()))
             by_tunnel.setdefault(executor.tunnel.key, []).append((executor, job_id))
         for members in by_tunnel.values():
             ids = " ".join(shlex.quote(job_id) for _, job_id in members)
-            members[0][0].tunnel.run(f"scancel {ids}")  # already-finished ids only warn
+            tunnel = members[0][0].tunnel
+            tunnel.run(f"scancel {ids}")  # already-finished ids only warn
+            poller(tunnel).reset()
         deadline = time.monotonic() + 30
         statuses = cls.batch_status(jobs)
         while not all(s.state.final for s in statuses) and time.monotonic() < deadline:
@@ -392,65 +491,3 @@ class SlurmExecutor(Executor):
             time.sleep(cls.poll_interval / 2)
             statuses = cls.batch_status(jobs)
         return statuses
-
-
-def _query(tunnel: Tunnel, jobs: list[tuple[str, dict[str, Any]]]) -> list[JobStatus]:
-    """One round trip: squeue for live jobs, then sacct; scontrol where accounting is off."""
-    ids = sorted({job_id for job_id, _ in jobs}, key=int)
-    done = tunnel.run(query_command(ids))
-    live_text, _, acct_text = done.stdout.partition(QUERY_SEPARATOR)
-    if not _:
-        raise TunnelError(f"squeue/sacct did not answer: {done.first_error()}")
-    rows = parse_rows(live_text, live=True)
-    accounting = done.returncode == 0
-    if not accounting and "not found" in done.stderr:
-        raise TunnelError(f"Slurm's commands are missing on {tunnel.key}: {done.first_error()}")
-    if accounting:
-        rows += parse_rows(acct_text, live=False)
-    results = []
-    missing = []
-    for job_id, record in jobs:
-        status = summarize(job_id, rows, record.get("array") or ())
-        if status is None and not accounting:
-            missing.append(job_id)
-        results.append(status)
-    if missing:
-        rows += _scontrol(tunnel, missing)
-        results = [
-            status or summarize(job_id, rows, record.get("array") or ())
-            for status, (job_id, record) in zip(results, jobs, strict=False)
-        ]
-    return [
-        status
-        or JobStatus(
-            JobState.RUNNING, reason="finished; waiting for Slurm's accounting to record it"
-        )
-        for status in results
-    ]
-
-
-def _scontrol(tunnel: Tunnel, job_ids: list[str]) -> list[Row]:
-    """Rows from `scontrol show job` for clusters without accounting (until MinJobAge)."""
-    q = " ".join(shlex.quote(j) for j in job_ids)
-    done = tunnel.run(f'for id in {q}; do scontrol --oneliner show job "$id" 2>/dev/null; done')
-    rows = []
-    for line in done.stdout.splitlines():
-        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        job = fields.get("ArrayJobId") or fields.get("HetJobId") or fields.get("JobId", "")
-        element = fields.get("ArrayTaskId", "")
-        if fields.get("HetJobOffset"):
-            element = f"+{fields['HetJobOffset']}"
-        state = fields.get("JobState", "")
-        if not job or not state:
-            continue
-        rows.append(
-            Row(
-                job,
-                element,
-                state,
-                fields.get("Reason", ""),
-                fields.get("ExitCode", ""),
-                live=False,
-            )
-        )
-    return rows

@@ -4,6 +4,9 @@ Values end up in two places, each made safe its own way: `#SBATCH` lines, which 
 on whitespace (a value with whitespace, quotes, backslashes or control characters is refused),
 and shell lines, where every value is quoted with `shlex.quote`. `setup_lines` are the user's
 own shell commands and are written as they are.
+
+The renderer reads the executor through `SbatchFields`, a protocol it declares, so this module
+imports nothing of the executor's: the arrow points from `_executor` to here only.
 """
 
 from __future__ import annotations
@@ -12,14 +15,19 @@ import dataclasses
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, Protocol
 
 from nrun.exec.base import ExecutorError
 
-if TYPE_CHECKING:
-    from nrun.exec.slurm._executor import SlurmExecutor
-
-__all__ = ["ResourceGroup", "ScriptPaths", "array_indices", "directive", "render_sbatch"]
+__all__ = [
+    "ArrayElement",
+    "ResourceGroup",
+    "SbatchFields",
+    "ScriptPaths",
+    "array_indices",
+    "directive",
+    "render_sbatch",
+]
 
 _UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
 _TIME = re.compile(r"\d+(-\d+(:\d+){0,2})?|\d+(:\d+){1,2}|infinite|UNLIMITED")
@@ -47,6 +55,82 @@ class ResourceGroup:
     constraint: str | None = None
     exclusive: bool = False
     additional_parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+_GROUP_FIELDS = tuple(f.name for f in dataclasses.fields(ResourceGroup))
+
+
+class SbatchFields(Protocol):
+    """What the script is rendered from: the fields (and task command) of `SlurmExecutor`."""
+
+    account: str | None
+    partition: str | None
+    qos: str | None
+    time: str | None
+    nodes: int
+    ntasks_per_node: int
+    cpus_per_task: int | None
+    gpus_per_node: int | None
+    gres: str | None
+    mem: str | None
+    exclusive: bool
+    constraint: str | None
+    job_name_prefix: str
+    setup_lines: list[str]
+    srun_args: list[str]
+    additional_parameters: dict[str, Any]
+    array: str | None
+    dependencies: list[str]
+    heterogeneous: list[ResourceGroup]
+    container_image: str | None
+    container_mounts: list[str]
+    container_workdir: str | None
+    env_vars: dict[str, str]
+    launcher: Literal["torchrun"] | None
+    retries: int
+
+    def task_command(self, config: str, rendezvous: list[str] | None = None) -> list[str]:
+        """The task runner's command on `config` (through torchrun if asked)."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrayElement:
+    """One job of a job array made of several jobs: its own name, folder, task and workdir."""
+
+    name: str
+    job_dir: str
+    task: str
+    workdir: str
+    experiment_id: str = ""
+
+
+# In an array of jobs these stand for the element's own values; the script sets them per
+# `SLURM_ARRAY_TASK_ID`. NUL cannot be in a path, so a real value never looks like one.
+ELEMENT_DIR = "\0dir\0"
+ELEMENT_TASK = "\0task\0"
+ELEMENT_WORKDIR = "\0workdir\0"
+_ELEMENT_VARS = {
+    ELEMENT_DIR: "NRUN_JOB_DIR",
+    ELEMENT_TASK: "nrun_task",
+    ELEMENT_WORKDIR: "nrun_workdir",
+}
+_ELEMENT_TOKEN = re.compile("|".join(map(re.escape, _ELEMENT_VARS)))
+
+
+def _q(text: str) -> str:
+    """`text` as one shell word: quoted, with element placeholders expanded from variables."""
+    if "\0" not in text:
+        return shlex.quote(text)
+    parts, at = [], 0
+    for match in _ELEMENT_TOKEN.finditer(text):
+        if match.start() > at:
+            parts.append(shlex.quote(text[at : match.start()]))
+        parts.append(f'"${_ELEMENT_VARS[match.group()]}"')
+        at = match.end()
+    if at < len(text):
+        parts.append(shlex.quote(text[at:]))
+    return "".join(parts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +224,7 @@ def _group_fields(group: ResourceGroup | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(group, ResourceGroup):
         return dataclasses.asdict(group)
     if isinstance(group, Mapping):
-        unknown = set(group) - {f.name for f in dataclasses.fields(ResourceGroup)}
+        unknown = set(group) - set(_GROUP_FIELDS)
         if unknown:
             raise ExecutorError(
                 f"heterogeneous group has unknown field(s) {sorted(unknown)}; "
@@ -150,14 +234,19 @@ def _group_fields(group: ResourceGroup | Mapping[str, Any]) -> dict[str, Any]:
     raise ExecutorError(f"heterogeneous groups are ResourceGroup or mappings, not {group!r}")
 
 
-def check_fields(executor: SlurmExecutor) -> None:
+def _own_fields(executor: SbatchFields) -> dict[str, Any]:
+    """The executor's resource fields, as one group."""
+    return {name: getattr(executor, name) for name in _GROUP_FIELDS}
+
+
+def check_fields(executor: SbatchFields) -> None:
     """Refuse field values Slurm would reject or misread, naming the field."""
     if executor.time is not None and not _TIME.fullmatch(str(executor.time)):
         raise ExecutorError(
             f"time={executor.time!r} is not a Slurm time: expected minutes, 'HH:MM:SS', "
             "'MM:SS' or 'D-HH[:MM[:SS]]'"
         )
-    groups = [_group_fields(g) for g in executor.heterogeneous] or [dataclasses.asdict(executor)]
+    groups = [_group_fields(g) for g in executor.heterogeneous] or [_own_fields(executor)]
     for fields in groups:
         mem = fields.get("mem")
         if mem is not None and not _MEM.fullmatch(str(mem)):
@@ -185,14 +274,14 @@ def check_fields(executor: SlurmExecutor) -> None:
     render_sbatch(executor, job_name="check", paths=ScriptPaths("/j", "/j/t.yaml", "/r", "/w"))
 
 
-def _dependency(executor: SlurmExecutor, job_ids: Sequence[str]) -> str | None:
+def _dependency(executor: SbatchFields, job_ids: Sequence[str]) -> str | None:
     parts = [f"afterok:{job_id}" for job_id in job_ids if job_id]
     for dep in map(str, executor.dependencies):
         parts.append(dep if not dep[0].isdigit() else f"afterok:{dep}")
     return ",".join(parts) or None
 
 
-def _srun(executor: SlurmExecutor, paths: ScriptPaths, groups: int) -> list[str]:
+def _srun(executor: SbatchFields, paths: ScriptPaths, groups: int) -> list[str]:
     """The srun line's options (quoted), container flags included."""
     args = ["srun"]
     if groups > 1:
@@ -203,6 +292,8 @@ def _srun(executor: SlurmExecutor, paths: ScriptPaths, groups: int) -> list[str]
         args += [f"--ntasks={executor.nodes}", "--ntasks-per-node=1"]
     if executor.container_image:
         mounts = [f"{paths.job_dir}:{paths.job_dir}", f"{paths.runtime}:{paths.runtime}"]
+        if paths.code and not paths.code.startswith(f"{paths.job_dir}/"):
+            mounts.append(f"{paths.code}:{paths.code}")  # an array's, shared by its elements
         if paths.workdir not in (paths.job_dir, paths.code):
             mounts.append(f"{paths.workdir}:{paths.workdir}")
         mounts.extend(executor.container_mounts)
@@ -210,10 +301,10 @@ def _srun(executor: SlurmExecutor, paths: ScriptPaths, groups: int) -> list[str]
         args.append(f"--container-mounts={','.join(mounts)}")
         args.append(f"--container-workdir={executor.container_workdir or paths.workdir}")
     args.extend(executor.srun_args)
-    return [shlex.quote(str(arg)) for arg in args]
+    return [_q(str(arg)) for arg in args]
 
 
-def _command(executor: SlurmExecutor, task: str) -> list[str]:
+def _command(executor: SbatchFields, task: str) -> list[str]:
     """The task runner's command; across nodes torchrun meets at the batch host."""
     if executor.launcher == "torchrun" and executor.nodes > 1:
         rendezvous = [
@@ -223,29 +314,29 @@ def _command(executor: SlurmExecutor, task: str) -> list[str]:
         ]
         parts = executor.task_command("\0TASK", rendezvous)
         raw = set(rendezvous)
-        return [
-            task if part == "\0TASK" else part if part in raw else shlex.quote(part)
-            for part in parts
-        ]
-    return [
-        task if part == "\0TASK" else shlex.quote(part) for part in executor.task_command("\0TASK")
-    ]
+        return [task if part == "\0TASK" else part if part in raw else _q(part) for part in parts]
+    return [task if part == "\0TASK" else _q(part) for part in executor.task_command("\0TASK")]
 
 
 def render_sbatch(
-    executor: SlurmExecutor,
+    executor: SbatchFields,
     *,
     job_name: str,
     paths: ScriptPaths,
     dependencies: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     sweep: int | None = None,
+    elements: Sequence[ArrayElement] = (),
 ) -> str:
     """The sbatch script that runs the task runner on `paths.task` with the executor's fields.
 
     `dependencies` are job ids the job waits for (`afterok`); `env` adds variables after the
     executor's `env_vars`; `sweep=N` makes an array of N whose element i runs
-    `<paths.task>/<i>.yaml`.
+    `<paths.task>/<i>.yaml`. `elements` makes an array of those jobs: element i runs
+    `elements[i].task` in `elements[i].workdir`, with its own `NRUN_JOB_DIR` and task name, and
+    writes its output in its own folder, through the link `<paths.job_dir>/<i>` to it (so
+    `paths.job_dir` is the array's folder; `paths.task` and `paths.workdir` are not used).
+    Everything the job writes is owner-only (`umask 077`): `env_vars` may hold secrets.
     """
     name = f"{executor.job_name_prefix}{job_name}"
     lines = ["#!/bin/bash", directive("job-name", name, field="job_name_prefix")]
@@ -253,7 +344,11 @@ def render_sbatch(
     if sweep is not None:
         limit = (array or "").partition("%")[2]
         array = f"0-{sweep - 1}" + (f"%{limit}" if limit else "")
-    output = "slurm-%A_%a.out" if array else "slurm-%j.out"
+    if elements:
+        array = f"0-{len(elements) - 1}"
+        output = "%a/slurm-%A_%a.out"
+    else:
+        output = "slurm-%A_%a.out" if array else "slurm-%j.out"
     lines.append(directive("output", f"{paths.job_dir}/{output}", field="job_dir", path=True))
     if executor.time is not None:
         lines.append(directive("time", executor.time))
@@ -270,21 +365,28 @@ def render_sbatch(
                 lines.append("#SBATCH hetjob")
             lines.extend(_resources(group))
     else:
-        lines.extend(_resources(dataclasses.asdict(executor)))
+        lines.extend(_resources(_own_fields(executor)))
     lines.append("")
     lines.append("# written by nrun: the task runner on the exported task, under srun")
-    variables = {
-        **executor.env_vars,
-        **(env or {}),
-        "NRUN_JOB_DIR": paths.job_dir,
-        "PYTHONUNBUFFERED": "1",
-    }
+    lines.append("umask 077")
+    variables = {**executor.env_vars, **(env or {})}
+    if not elements:
+        variables["NRUN_JOB_DIR"] = paths.job_dir
+    variables["PYTHONUNBUFFERED"] = "1"
     for name, value in variables.items():
         lines.append(f"export {name}={shlex.quote(str(value))}")
+    if elements:
+        lines.extend(_element_cases(elements))
+        workdirs = {element.workdir for element in elements}
+        if all(element.workdir == element.job_dir for element in elements):
+            workdir = ELEMENT_DIR
+        else:
+            workdir = workdirs.pop() if len(workdirs) == 1 else ELEMENT_WORKDIR
+        paths = dataclasses.replace(paths, job_dir=ELEMENT_DIR, task=ELEMENT_TASK, workdir=workdir)
     path = [p for p in (paths.code, paths.runtime) if p]
     lines.append(f'export PYTHONPATH={shlex.quote(":".join(path))}"${{PYTHONPATH:+:$PYTHONPATH}}"')
     lines.extend(executor.setup_lines)
-    lines.append(f"cd {shlex.quote(paths.workdir)} || exit 1")
+    lines.append(f"cd {_q(paths.workdir)} || exit 1")
     if executor.launcher == "torchrun" and executor.nodes > 1:
         lines.append(
             'MASTER_ADDR=$(scontrol show node "$SLURMD_NODENAME" '
@@ -294,7 +396,7 @@ def render_sbatch(
     if sweep is not None:
         task = shlex.quote(paths.task) + '/"$SLURM_ARRAY_TASK_ID".yaml'
     else:
-        task = shlex.quote(paths.task)
+        task = _q(paths.task)
     run = " ".join([*_srun(executor, paths, len(groups) or 1), *_command(executor, task)])
     if executor.retries:
         lines += [
@@ -313,3 +415,25 @@ def render_sbatch(
     else:
         lines.append(run)
     return "\n".join(lines) + "\n"
+
+
+def _element_cases(elements: Sequence[ArrayElement]) -> list[str]:
+    """A `case` on the array index setting each element's own folder, task and workdir."""
+    lines = ['case "$SLURM_ARRAY_TASK_ID" in']
+    for index, element in enumerate(elements):
+        q = shlex.quote
+        values = [
+            f"NRUN_JOB_DIR={q(element.job_dir)}",
+            f"NRUN_TASK_NAME={q(element.name)}",
+        ]
+        if element.experiment_id:
+            values.append(f"NRUN_EXPERIMENT_ID={q(element.experiment_id)}")
+        values += [f"nrun_task={q(element.task)}", f"nrun_workdir={q(element.workdir)}"]
+        lines.append(f"    {index}) {' '.join(values)} ;;")
+    lines.append('    *) echo "nrun: no task for array index $SLURM_ARRAY_TASK_ID" >&2; exit 1 ;;')
+    lines.append("esac")
+    lines.append(
+        "export NRUN_JOB_DIR NRUN_TASK_NAME"
+        + (" NRUN_EXPERIMENT_ID" if any(e.experiment_id for e in elements) else "")
+    )
+    return lines

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import os
 import secrets
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -51,6 +52,26 @@ def _close_all() -> None:
 
 
 atexit.register(_close_all)
+
+
+def _forget_in_child() -> None:
+    """A forked child opens connections of its own: the parent's are not its to use or close.
+
+    Their sockets are shared with the parent and their reader threads stayed there, so a
+    command sent from the child would hang or garble the parent's session. Each inherited
+    transport is marked inactive in the child, so nothing the child does (closing, collecting
+    garbage) sends a byte on it; then the links are forgotten.
+    """
+    global _links_lock
+    for link in _links.values():
+        transport = link.client.get_transport() if link.client is not None else None
+        if transport is not None:
+            transport.active = False  # paramiko drops every packet of an inactive transport
+    _links.clear()
+    _links_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _fingerprint(key: Any) -> str:
@@ -239,13 +260,17 @@ class SSHTunnel(Tunnel):
             return link.sftp
 
     def put(self, local: Path, remote: str) -> None:
+        """Copy through SFTP to a partial file (0600), then rename it into place."""
         partial = f"{remote}.{secrets.token_hex(4)}.partial"
 
         def call(client: Any, link: _Link) -> None:
             sftp = self._sftp(client, link)
             with link.lock:
                 try:
-                    sftp.put(str(local), partial, confirm=False)
+                    with open(local, "rb") as source, sftp.open(partial, "wb") as copy:
+                        copy.chmod(0o600)  # owner-only from the start, whatever the umask there
+                        copy.set_pipelined(True)
+                        shutil.copyfileobj(source, copy, 32768)
                     sftp.posix_rename(partial, remote)
                 except BaseException:
                     with contextlib.suppress(Exception):

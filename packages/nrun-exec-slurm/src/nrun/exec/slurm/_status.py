@@ -10,7 +10,15 @@ from collections.abc import Iterable, Sequence
 from nrun.exec.base import ExecutorError, JobState, JobStatus
 from nrun.exec.slurm._sbatch import array_indices
 
-__all__ = ["NOT_STARTED", "QUERY_SEPARATOR", "Row", "parse_rows", "query_command", "summarize"]
+__all__ = [
+    "NOT_STARTED",
+    "QUERY_SEPARATOR",
+    "Row",
+    "parse_rows",
+    "query_command",
+    "query_ids",
+    "summarize",
+]
 
 QUERY_SEPARATOR = "--nrun-sacct--"
 NOT_STARTED = "cancelled before it started"
@@ -66,6 +74,15 @@ class Row:
     exit_code: str = ""
     live: bool = True
     started: bool = True
+
+
+def query_ids(job_ids: Iterable[str]) -> list[str]:
+    """The ids to ask squeue and sacct about: an array element (`12_3`) is asked as its array."""
+    return sorted({job_id.partition("_")[0] for job_id in job_ids}, key=_numeric)
+
+
+def _numeric(job_id: str) -> tuple[int, str]:
+    return (int(job_id), "") if job_id.isdigit() else (-1, job_id)
 
 
 def query_command(job_ids: Sequence[str]) -> str:
@@ -134,9 +151,13 @@ def summarize(job_id: str, rows: Iterable[Row], expected: Sequence[str] = ()) ->
     """The status of one job from its rows; None when neither squeue nor sacct knows it yet.
 
     For an array, `expected` lists the element indices: it is final once all of them are, and
-    FAILED if any element failed (the first one is named).
+    FAILED if any element failed (the first one is named). `job_id` may name one element of an
+    array (`12_3`): then only that element's rows count.
     """
-    mine = [row for row in rows if row.job == job_id]
+    job, _, index = job_id.partition("_")
+    mine = [row for row in rows if row.job == job]
+    if index:
+        mine = [dataclasses.replace(row, element="") for row in mine if _covers(row, index)]
     live = [row for row in mine if row.live]
     if live:
         states = {_LIVE.get(row.state, JobState.RUNNING) for row in live}
@@ -151,8 +172,8 @@ def summarize(job_id: str, rows: Iterable[Row], expected: Sequence[str] = ()) ->
         elif row.state in _LIVE:
             return JobStatus(JobState.PENDING)  # elements not started yet
         else:  # elements that never started, e.g. `12_[2-5%2]` cancelled in the queue
-            for index in _expand(row.element):
-                done.setdefault(str(index), row)
+            for number in _expand(row.element):
+                done.setdefault(str(number), row)
     if not done:
         return None
     if any(row.state in _LIVE for row in done.values()):
@@ -174,6 +195,13 @@ def summarize(job_id: str, rows: Iterable[Row], expected: Sequence[str] = ()) ->
                 )
                 return JobStatus(wanted, status.exit_code, f"{part}: {status.reason}")
     return JobStatus(JobState.SUCCEEDED, 0)
+
+
+def _covers(row: Row, index: str) -> bool:
+    """Whether the row is about array element `index` (alone, or in a range not started)."""
+    if row.element.startswith("["):
+        return index.isdigit() and int(index) in _expand(row.element)
+    return row.element == index
 
 
 def _expand(element: str) -> list[int]:

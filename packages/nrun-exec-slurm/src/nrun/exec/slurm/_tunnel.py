@@ -5,11 +5,11 @@ from __future__ import annotations
 import abc
 import dataclasses
 import os
-import secrets
 import shutil
 import subprocess
 from pathlib import Path
 
+from nrun.config.atomic import WriteError, atomic_path
 from nrun.exec.base import ExecutorError
 
 __all__ = ["CommandResult", "LocalTunnel", "Tunnel", "TunnelError", "TunnelStats"]
@@ -67,7 +67,7 @@ class Tunnel(abc.ABC):
 
     @abc.abstractmethod
     def put(self, local: Path, remote: str) -> None:
-        """Copy a file there; the copy appears whole or not at all."""
+        """Copy a file there, owner-only; the copy appears whole or not at all."""
 
     @abc.abstractmethod
     def read(self, remote: str, offset: int = 0) -> bytes | None:
@@ -122,13 +122,17 @@ class LocalTunnel(Tunnel):
 
     def put(self, local: Path, remote: str) -> None:
         _local_stats.round_trips += 1
-        target = Path(remote)
-        partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
         try:
-            shutil.copyfile(local, partial)
-            os.replace(partial, target)
+            # owner-only, whole or not at all
+            with (
+                open(local, "rb") as source,
+                atomic_path(remote) as partial,
+                open(partial, "wb") as copy,
+            ):
+                shutil.copyfileobj(source, copy)
+        except WriteError as exc:
+            raise TunnelError(str(exc)) from None
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             raise TunnelError(f"cannot copy '{local}' to '{remote}': {exc.strerror}") from None
 
     def read(self, remote: str, offset: int = 0) -> bytes | None:
