@@ -6,9 +6,7 @@ files directly and does not count them).
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -232,50 +230,6 @@ def test_an_experiment_of_alike_tasks_is_one_array(tunnel: Tunnel) -> None:
     assert ids == [f"{array_id}_{i}" for i in range(3)]
     assert exp.logs("train-1") == "lr 1"
     assert exp._tasks["report"].job_id != array_id  # it waited on train-2 (afterok:<id>_2)
-
-
-SCRIPT = """
-from nrun import cli
-
-
-@cli.entrypoint
-def train(lr: float = 0.1, steps: int = 1) -> None:
-    print(f"lr={lr} steps={steps}")
-
-
-if __name__ == "__main__":
-    cli.main(train)
-"""
-
-
-def test_multirun_on_slurm_is_one_array_job(tmp_path: Path, home: Path) -> None:
-    """`python script.py -m lr=1,2,3 run.executor=slurm`: the sweep is one array job."""
-    pytest.importorskip("nrun.cli", reason="the CLI (nrun-cli) is not installed here")
-    script = tmp_path / "train.py"
-    script.write_text(SCRIPT)
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            "-m",
-            "lr=1,2,3",
-            "run.executor=slurm",
-            f"run.executor.python={sys.executable}",
-            "--yes",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    for i, lr in enumerate((1, 2, 3)):
-        assert f"[train-{i}] lr={float(lr)} steps=1" in done.stdout
-    (exp_dir,) = (home / "experiments" / "train").iterdir()
-    records = [(exp_dir / "tasks" / f"train-{i}" / "slurm.json").read_text() for i in range(3)]
-    job_ids = [json.loads(text)["job_id"] for text in records]
-    array_id = job_ids[0].partition("_")[0]
-    assert job_ids == [f"{array_id}_{i}" for i in range(3)]
 
 
 # -- 2b. many jobs, a constant number of round trips ------------------------------------------
