@@ -99,6 +99,7 @@ def _die_with_parent() -> None:
 
 def supervise(job_dir: Path) -> int:
     """Run the job described by `job_dir/supervisor.json`; return the task's exit code."""
+    os.umask(0o077)  # what the task writes is owner-only, as on Slurm and in Docker
     spec = read_json(job_dir / SPEC)
     if spec is None:
         print(f"nrun supervisor: no job in '{job_dir / SPEC}'", file=sys.stderr)
