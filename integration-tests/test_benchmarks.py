@@ -24,3 +24,21 @@ def test_nemotron_bench_prints_its_table() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     for row in ("python -c pass", "nemotron --help", "nemotron artifact list", "recipe --help"):
         assert row in done.stdout
+
+
+def test_slurm_bench_prints_its_tables() -> None:
+    """The benchmark behind nrun-exec-slurm's README figures, small: 3 tasks, 3 s of following."""
+    import shutil
+
+    if shutil.which("sinfo") is None:
+        pytest.skip("no Slurm client tools; start the cluster with integration-tests/slurm-up.sh")
+    done = subprocess.run(
+        [sys.executable, "benchmarks/exec_slurm_bench.py", "--tasks", "3", "--watch", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for row in ("one launch_batch (a job array)", "3 distinct jobs, one launch_batch", "followed"):
+        assert done.stdout.count(row) == 2  # once per tunnel: SSH and local
