@@ -574,6 +574,7 @@ def _docker_script(tmp_path: Path) -> None:
     write(tmp_path / "script.py", DOCKER.format(base=str(base)))
 
 
+@pytest.mark.executors
 def test_docker_executor_factory_dry_run(tmp_path: Path) -> None:
     _docker_script(tmp_path)
     result = run_py(
@@ -585,6 +586,7 @@ def test_docker_executor_factory_dry_run(tmp_path: Path) -> None:
     assert Experiment.list() == []
 
 
+@pytest.mark.executors
 def test_docker_executor_without_a_terminal_asks_for_yes(tmp_path: Path) -> None:
     _docker_script(tmp_path)
     result = run_py(tmp_path, "script.py", "model=alexnet", "epochs=5", "run.executor=docker")
@@ -631,6 +633,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.executors
 def test_slurm_executor_factory_lazily_with_two_nodes_dry_run(tmp_path: Path) -> None:
     if importlib.util.find_spec("nrun.exec.slurm") is None:
         pytest.skip("nrun-exec-slurm is not installed")
