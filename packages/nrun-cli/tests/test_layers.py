@@ -55,7 +55,7 @@ def test_did_you_mean_is_nrun_config_s() -> None:
         for name, path in modules().items()
         if any(m == "nrun.config" and "did_you_mean" in n for m, n in imports(path))
     ]
-    assert users == ["nrun.cli._command", "nrun.cli._resolve"]
+    assert users == ["nrun.cli._command", "nrun.cli._lazy", "nrun.cli._resolve"]
 
 
 def test_the_modules_import_each_other_one_way() -> None:

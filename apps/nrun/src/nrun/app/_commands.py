@@ -138,6 +138,7 @@ def list_experiments(
     ] = None,
 ) -> None:
     """List recorded experiments, newest first."""
+    from nrun.app._states import experiment_states
     from nrun.app._tables import experiments_table
     from nrun.exec.experiment import Experiment
     from nrun.exec.store import experiments_root
@@ -147,7 +148,7 @@ def list_experiments(
     if not found:
         print(f"no experiments under '{experiments_root()}'", file=sys.stderr)
         return
-    _console().print(experiments_table(found))
+    _console().print(experiments_table(found, experiment_states(found)))
 
 
 ExperimentId = Annotated[
@@ -178,7 +179,14 @@ def status(experiment_id: ExperimentId) -> None:
 @experiment_app.command("logs")
 def logs(
     experiment_id: ExperimentId,
-    task: Annotated[str, typer.Argument(metavar="TASK", help="The task's name.")],
+    task: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TASK]",
+            help="The task's name (not needed when the experiment has one task).",
+            show_default=False,
+        ),
+    ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Print new lines until the task ends.")
     ] = False,
@@ -188,6 +196,8 @@ def logs(
 
     with _one_line_errors():
         experiment = Experiment.from_id(experiment_id)
+        if task is None:
+            task = _only_task(experiment.id, experiment.tasks)
         if not follow:
             text = experiment.logs(task)
             if text:
@@ -198,6 +208,18 @@ def logs(
                 print(line, flush=True)
         except KeyboardInterrupt:
             raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _only_task(experiment_id: str, tasks: list[str]) -> str:
+    """The experiment's one task; with none or several, the line that says which to name."""
+    if len(tasks) == 1:
+        return tasks[0]
+    if not tasks:
+        _fail(f"experiment '{experiment_id}' has no tasks")
+    _fail(
+        f"experiment '{experiment_id}' has {len(tasks)} tasks ({', '.join(tasks)}): "
+        f"name one, e.g. nrun experiment logs {experiment_id} {tasks[0]}"
+    )
 
 
 @experiment_app.command("cancel")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from nrun.exec.base import Executor, JobStatus
+    from nrun.exec.base import Executor, JobState, JobStatus
 
 __all__ = ["executor_fields", "executor_table", "experiments_table", "status_table"]
 
@@ -20,19 +20,29 @@ def _when(stamp: float | None) -> str:
     return "" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
 
-def experiments_table(summaries: Sequence[Mapping[str, Any]]) -> Table:
-    """Recorded experiments, newest first: id, title, when created, tasks."""
+def experiments_table(
+    summaries: Sequence[Mapping[str, Any]], states: Mapping[str, JobState] | None = None
+) -> Table:
+    """Recorded experiments, newest first: id, title, state (coloured), when created, tasks."""
     from rich.table import Table
+
+    from nrun.exec.base import STATE_COLORS
 
     table = Table(title="Experiments", title_justify="left")
     table.add_column("id", no_wrap=True, style="cyan")
     table.add_column("title", overflow="fold")
+    table.add_column("state", no_wrap=True)
     table.add_column("created", no_wrap=True)
     table.add_column("tasks", overflow="fold")
     for summary in summaries:
         tasks = list(summary.get("tasks", []))
+        state = (states or {}).get(summary["id"])
         table.add_row(
-            summary["id"], summary["title"], _when(summary.get("created")), ", ".join(tasks)
+            summary["id"],
+            summary["title"],
+            "" if state is None else f"[{STATE_COLORS[state]}]{state.value}[/]",
+            _when(summary.get("created")),
+            ", ".join(tasks),
         )
     return table
 

@@ -17,8 +17,9 @@ if __name__ == "__main__":
 
 from __future__ import annotations
 
+from nrun.cli._context import RunContext
 from nrun.cli._entrypoint import Entrypoint, entrypoint
 from nrun.cli._factories import Factory, factory
 from nrun.cli._main import main
 
-__all__ = ["Entrypoint", "Factory", "entrypoint", "factory", "main"]
+__all__ = ["Entrypoint", "Factory", "RunContext", "entrypoint", "factory", "main"]

@@ -13,7 +13,7 @@ import typer.core  # noqa: TID253
 import typer.main  # noqa: TID253
 
 from nrun.cli._entrypoint import Entrypoint, entrypoint_of
-from nrun.cli._run import RunOptions, run_entrypoint
+from nrun.cli._run import EXIT_USAGE, RunOptions, run_entrypoint
 from nrun.config import did_you_mean
 
 __all__ = ["build_app"]
@@ -25,7 +25,9 @@ _CONTEXT = {
 }
 
 
-def _command_class(fn: Callable[..., Any]) -> type[typer.core.TyperCommand]:
+def _command_class(
+    fn: Callable[..., Any], default_factory: Callable[..., Any] | None
+) -> type[typer.core.TyperCommand]:
     class EntrypointCommand(typer.core.TyperCommand):
         """Typer's help, then the panels that list arguments and factories."""
 
@@ -33,13 +35,15 @@ def _command_class(fn: Callable[..., Any]) -> type[typer.core.TyperCommand]:
             return ["[OPTIONS]", "[ARGUMENTS]"]
 
         def format_help(self, ctx: Any, formatter: Any) -> None:
-            super().format_help(ctx, formatter)
             from rich.console import Console
 
-            from nrun.cli._display import help_panels
+            from nrun.cli._display import help_panels, whole_option_names
+
+            with whole_option_names():
+                super().format_help(ctx, formatter)
 
             console = Console()
-            for panel in help_panels(fn):
+            for panel in help_panels(fn, default_factory):
                 console.print(panel)
 
     return EntrypointCommand
@@ -79,19 +83,31 @@ def _completer(fn: Callable[..., Any]) -> Callable[[str], list[str]]:
     return complete
 
 
+Run = Callable[[list[str], RunOptions], int]
+
+
 def _add(
     app: typer.Typer,
     entry: Entrypoint,
     command_name: str | None,
     default_factory: Callable[..., Any] | None,
-    default_executor: Any,
+    runs: dict[str | None, Run],
 ) -> None:
-    """Register `entry` on `app` as a command with every RunContext option."""
+    """Register `entry` on `app` as a command with every RunContext option.
+
+    The command calls `runs[command_name]`, as the fast path does: one place both lead to.
+    """
 
     def command(
+        ctx: typer.Context,
         name: Annotated[str | None, typer.Option("--name", "-n", help="Name of the run")] = None,
         direct: Annotated[
-            bool, typer.Option("--direct/--no-direct", help="Execute the run directly")
+            bool,
+            typer.Option(
+                "--direct/--no-direct",
+                help="Execute the run directly (default: no)",
+                show_default=False,
+            ),
         ] = False,
         dryrun: Annotated[
             bool, typer.Option("--dryrun", help="Print the resolved task and executor, run nothing")
@@ -116,7 +132,12 @@ def _add(
             typer.Option("--yes", "--no-confirm", "-y", help="Skip confirmation before execution"),
         ] = False,
         tail_logs: Annotated[
-            bool, typer.Option("--tail-logs/--no-tail-logs", help="Tail logs after execution")
+            bool,
+            typer.Option(
+                "--tail-logs/--no-tail-logs",
+                help="Tail logs after execution (default: no)",
+                show_default=False,
+            ),
         ] = False,
         verbose: Annotated[
             bool, typer.Option("--verbose", "-v", help="Enable verbose logging")
@@ -124,23 +145,29 @@ def _add(
         rich_exceptions: Annotated[
             bool,
             typer.Option(
-                "--rich-exceptions/--no-rich-exceptions", help="Enable rich exception formatting"
+                "--rich-exceptions/--no-rich-exceptions",
+                help="Enable rich exception formatting (default: no)",
+                show_default=False,
             ),
         ] = False,
         rich_traceback_short: Annotated[
             bool,
             typer.Option(
-                "--rich-traceback-short/--rich-traceback-full", help="Control traceback verbosity"
+                "--rich-traceback-short/--rich-traceback-full",
+                help="Control traceback verbosity (default: full)",
+                show_default=False,
             ),
         ] = False,
         rich_show_locals: Annotated[
             bool,
             typer.Option(
-                "--rich-show-locals/--rich-hide-locals", help="Toggle local variables in exceptions"
+                "--rich-show-locals/--rich-hide-locals",
+                help="Toggle local variables in exceptions (default: show)",
+                show_default=False,
             ),
         ] = True,
         rich_theme: Annotated[
-            str | None, typer.Option("--rich-theme", help="Color theme (dark/light/monochrome)")
+            str | None, typer.Option("--rich-theme", help="Color theme: dark, light or monochrome")
         ] = None,
         to_yaml: Annotated[
             str | None, typer.Option("--to-yaml", help="Export config to YAML file")
@@ -172,14 +199,8 @@ def _add(
             ),
         ] = None,
     ) -> None:
-        options = RunOptions(**{k: v for k, v in locals().items() if k != "arguments"})
-        code = run_entrypoint(
-            entry,
-            arguments or [],
-            options,
-            default_factory=default_factory,
-            default_executor=default_executor,
-        )
+        values = {k: v for k, v in locals().items() if k not in ("arguments", "ctx")}
+        code = _dispatch(runs[command_name], ctx.command, arguments or [], values)
         if code:
             raise typer.Exit(code)
 
@@ -187,7 +208,7 @@ def _add(
     app.command(
         command_name,
         help=help_text,
-        cls=_command_class(entry.fn),
+        cls=_command_class(entry.fn, default_factory),
         context_settings=_CONTEXT,
     )(command)
 
@@ -202,12 +223,12 @@ def build_app(
     if isinstance(fn, typer.Typer):
         return fn
     app = typer.Typer(add_completion=True, rich_markup_mode="rich", pretty_exceptions_enable=False)
-    runs: dict[str | None, Callable[[list[str], RunOptions], int]] = {}
+    runs: dict[str | None, Run] = {}
     members = fn.items() if isinstance(fn, Mapping) else [(None, fn)]
     for name, member in members:
         entry = entrypoint_of(member)
         factory = default_factory if name is None else None
-        _add(app, entry, name, factory, default_executor)
+        _add(app, entry, name, factory, runs)
         runs[name] = functools.partial(
             run_entrypoint, entry, default_factory=factory, default_executor=default_executor
         )
@@ -215,13 +236,40 @@ def build_app(
     return app
 
 
+def _dispatch(run: Run, command: Any, arguments: list[str], values: dict[str, Any]) -> int:
+    """Run one parsed command line, both paths alike; an option it lacks is one line, exit 2.
+
+    Click hands an unknown option on as an argument (the command ignores unknown options, so
+    `-yq` still sets `-y`); no override starts with `-`, so the first such argument is refused.
+    """
+    for argument in arguments:
+        if argument.startswith("-") and argument != "-":
+            import sys
+
+            option = argument.partition("=")[0]
+            hint = did_you_mean(option, _option_names(command)) or " See --help."
+            print(f"No such option: {option}.{hint}", file=sys.stderr)
+            return EXIT_USAGE
+    return run(arguments, RunOptions(**values))
+
+
+def _option_names(command: Any) -> list[str]:
+    """Every option name of `command` (`--dryrun`, `-y`, `--no-direct`, …)."""
+    return [
+        name
+        for param in command.params
+        if getattr(param, "param_type_name", "") == "option"
+        for name in (*param.opts, *param.secondary_opts)
+    ]
+
+
 def run_fast(app: typer.Typer, args: list[str]) -> int | None:
     """Run a plain command line without click's parsing; None when typer must do it.
 
     Typer converts each parameter through pydantic, which costs a third of a second per
-    process. Overrides and the RunContext flags need none of that, so a command line of only
-    those is split here, using the options typer declared; help, completion, subcommand
-    groups' help and anything unexpected go through typer as usual.
+    process. Overrides and the RunContext options need none of that, so a command line of
+    only those is split here exactly as click would split it (`_parse`); help, completion,
+    subcommand groups' help, click's own errors and anything unexpected go through typer.
     """
     import os
 
@@ -238,63 +286,96 @@ def run_fast(app: typer.Typer, args: list[str]) -> int | None:
         command = subcommands[name]
     if name not in runs:
         return None
-    try:
-        parsed = _parse(command, args)
-    except _UnknownOption as exc:
-        import sys
-
-        print(exc, file=sys.stderr)
-        return 2
+    parsed = _parse(command, args)
     if parsed is None:
         return None
     values, arguments = parsed
-    code: int = runs[name](arguments, RunOptions(**values))
-    return code
+    return _dispatch(runs[name], command, arguments, values)
 
 
-class _UnknownOption(Exception):
-    """An option the command does not have."""
+_VALUE = object()  # an option that takes a value
+_TYPER = object()  # an option typer handles itself: help, completion
 
 
-def _parse(command: Any, args: list[str]) -> tuple[dict[str, Any], list[str]] | None:
-    """Options and overrides of `args` by `command`'s declared options; None if unsure.
-
-    Click's classes are reached by duck typing: typer may bundle its own copy of click.
-    """
-    flags: dict[str, tuple[str, bool | None]] = {}
-    typers = {"--help", "-h"}
-    values: dict[str, Any] = {}
+def _option_table(command: Any) -> tuple[dict[str, tuple[str, Any]], dict[str, Any]] | None:
+    """(option name -> (parameter, True/False/_VALUE/_TYPER), defaults); None if unsure."""
+    helps = (getattr(command, "context_settings", None) or {}).get("help_option_names", ["--help"])
+    table: dict[str, tuple[str, Any]] = dict.fromkeys(helps, ("help", _TYPER))
+    defaults: dict[str, Any] = {}
     for param in command.params:
         if getattr(param, "param_type_name", "") != "option" or param.name is None:
             continue
+        names = [*param.opts, *param.secondary_opts]
+        if any(not n.startswith("--") and len(n) != 2 for n in names):
+            return None  # `-ab` options: click's rules for them are not these
         if param.is_eager or param.expose_value is False:
-            typers.update(param.opts)
+            table.update(dict.fromkeys(names, (param.name, _TYPER)))
             continue
-        values[param.name] = param.default
-        for opt in param.opts:
-            flags[opt] = (param.name, True if param.is_flag else None)
-        for opt in param.secondary_opts:
-            flags[opt] = (param.name, False)
-    arguments = []
-    rest = iter(args)
-    for arg in rest:
+        if getattr(param, "multiple", False) or getattr(param, "count", False):
+            return None
+        if param.nargs != 1 or getattr(param, "_flag_needs_value", False):
+            return None
+        defaults[param.name] = param.default
+        kind = True if param.is_flag else _VALUE
+        table.update(dict.fromkeys(param.opts, (param.name, kind)))
+        table.update(dict.fromkeys(param.secondary_opts, (param.name, False)))
+    return table, defaults
+
+
+def _parse(command: Any, args: list[str]) -> tuple[dict[str, Any], list[str]] | None:
+    """Options and arguments of `args` as click splits them for `command`; None if unsure.
+
+    Click's rules (click.parser, with unknown options ignored): `--` ends the options;
+    `--opt=value` and `--opt value`; short flags combine (`-yv`) and a short option takes the
+    rest of its word as its value (`-nNAME`, `-n=x` is `=x`); the value of an option is the
+    next word whatever it looks like (`--name -1`); an unknown option (`--foo`, `-1`, the `q`
+    of `-yq`) is passed on as an argument. Where click would fail (a missing value, a value
+    given to a flag) or typer acts (help, completion), None: typer does it, errors included.
+    Click's classes are reached by duck typing: typer may bundle its own copy of click.
+    """
+    found = _option_table(command)
+    if found is None:
+        return None
+    table, values = found
+    rest = list(args)
+    arguments: list[str] = []
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            break
         if not arg.startswith("-") or arg == "-":
             arguments.append(arg)
             continue
-        option, eq, text = arg.partition("=")
-        if option in typers:
-            return None  # help, completion: typer's own
-        if option not in flags:
-            hint = did_you_mean(option, flags) or " See --help."
-            raise _UnknownOption(f"No such option: {option}.{hint}")
-        param, flag = flags[option]
-        if flag is None:
-            value = text if eq else next(rest, None)
-            if value is None:
+        option, eq, attached = arg.partition("=")
+        if option in table and option.startswith("--"):
+            param, kind = table[option]
+            if kind is _TYPER or (eq and kind is not _VALUE):
                 return None
-            values[param] = value
-        elif eq:
-            return None
-        else:
-            values[param] = flag
-    return values, arguments
+            if kind is _VALUE:
+                if not eq and not rest:
+                    return None
+                kind = attached if eq else rest.pop(0)
+            values[param] = kind
+        elif arg.startswith("--"):
+            arguments.append(arg)
+        else:  # a word of short options
+            unknown = []
+            for i, letter in enumerate(arg[1:], start=2):
+                if f"-{letter}" not in table:
+                    unknown.append(letter)
+                    continue
+                param, kind = table[f"-{letter}"]
+                if kind is _TYPER:
+                    return None
+                if kind is _VALUE:
+                    if i < len(arg):
+                        values[param] = arg[i:]
+                    elif rest:
+                        values[param] = rest.pop(0)
+                    else:
+                        return None
+                    break
+                values[param] = kind
+            if unknown:
+                arguments.append("-" + "".join(unknown))
+    return values, arguments + rest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 __all__ = ["Entrypoint", "entrypoint", "entrypoint_of"]
 
@@ -23,6 +23,7 @@ class Entrypoint:
     namespace: str | None = None
     require_confirmation: bool = True
     skip_confirmation: bool = False
+    type: Literal["task", "experiment"] = "task"
 
 
 @overload
@@ -37,6 +38,7 @@ def entrypoint(
     namespace: str | None = None,
     require_confirmation: bool = True,
     skip_confirmation: bool = False,
+    type: Literal["task", "experiment"] = "task",
 ) -> Callable[[F], F]: ...
 def entrypoint(
     fn: F | None = None,
@@ -47,13 +49,21 @@ def entrypoint(
     namespace: str | None = None,
     require_confirmation: bool = True,
     skip_confirmation: bool = False,
+    type: Literal["task", "experiment"] = "task",
 ) -> F | Callable[[F], F]:
     """Make `fn` a CLI entrypoint; it stays an ordinary function when called from Python.
 
     `require_confirmation=False` or `skip_confirmation=True` launch without asking.
+    `type="experiment"`: `fn(ctx, ...)` gets a `RunContext` and launches its own `Experiment`.
     """
+    if type not in ("task", "experiment"):
+        raise ValueError(f"entrypoint type {type!r} is not 'task' or 'experiment'")
 
     def mark(fn: F) -> F:
+        if type == "experiment" and "ctx" not in inspect.signature(fn).parameters:
+            raise ValueError(
+                f"experiment entrypoint {fn.__name__!r} needs a `ctx` argument (the RunContext)"
+            )
         setattr(
             fn,
             _ATTR,
@@ -64,6 +74,7 @@ def entrypoint(
                 namespace=namespace,
                 require_confirmation=require_confirmation,
                 skip_confirmation=skip_confirmation,
+                type=type,
             ),
         )
         return fn

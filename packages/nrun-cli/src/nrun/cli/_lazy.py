@@ -6,9 +6,13 @@ node that sees data the laptop does not). That machine needs nrun-cli and the en
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["lazy_task", "run_lazy"]
+__all__ = ["check_lazy", "lazy_table", "lazy_task", "run_lazy"]
 
 
 def run_lazy(
@@ -46,3 +50,92 @@ def lazy_task(
     return Partial(
         run_lazy, target=target, overrides=list(overrides), factory=factory, yaml=yaml, load=load
     )
+
+
+def check_lazy(
+    fn: Callable[..., Any],
+    overrides: Sequence[str],
+    factory: str | None = None,
+    yaml: str | None = None,
+    load: str | None = None,
+) -> None:
+    """Refuse now what would fail where the task runs: bad syntax, unknown names and factories.
+
+    Nothing is resolved here (no factory runs, no file is read): each override's path is
+    checked against the signature, and through dataclass fields while nothing before it
+    (a factory call, a file, a base config) could have changed that argument's type.
+    """
+    from nrun.cli._factories import find_entrypoint_factory, registry
+    from nrun.cli._resolve import CLIError
+    from nrun.config import Call, FileRef, UnknownArgumentError, Word, did_you_mean, parse_override
+
+    if factory and not factory.startswith("@") and find_entrypoint_factory(fn, factory) is None:
+        names = [f.name for f in registry.for_entrypoint(fn)]
+        hint = did_you_mean(factory, names) or f" Factories: {', '.join(names) or 'none'}."
+        raise CLIError(f"unknown factory '{factory}' for {fn.__name__}.{hint}")
+    rebased = bool(factory or yaml or load)  # the base may hold subclasses: check names only
+    replaced: set[tuple[Any, ...]] = set()  # paths set by a factory or a file before
+    for text in overrides:
+        override = parse_override(text)
+        tp: Any = fn
+        for depth, key in enumerate(override.path):
+            parents = {override.path[: n + 1] for n in range(depth)}
+            if not isinstance(key, str) or (depth and rebased) or parents & replaced:
+                break
+            fields = _fields(tp)
+            if fields is None:
+                break
+            if key not in fields:
+                where = ".".join(str(k) for k in override.path[:depth]) or fn.__name__
+                hint = did_you_mean(key, list(fields)) or f" Arguments: {', '.join(fields)}."
+                raise UnknownArgumentError(
+                    f"Invalid override '{text}': {where} has no argument '{key}'.{hint}"
+                )
+            tp = fields[key]
+        if isinstance(override.value, (Call, FileRef, Word)):
+            replaced.add(override.path)
+
+
+def _fields(tp: Any) -> dict[str, Any] | None:
+    """The settable names of a function or dataclass and their annotations; None if unknown."""
+    from nrun.config import strip_annotated
+
+    tp = strip_annotated(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        hints = _hints(tp)
+        return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(tp) if f.init}
+    if inspect.isfunction(tp):
+        params = inspect.signature(tp).parameters
+        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return None
+        hints = _hints(tp)
+        return {name: hints.get(name, Any) for name in params}
+    return None
+
+
+def _hints(obj: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(obj, include_extras=True)
+    except Exception:
+        return {}
+
+
+def lazy_table(config: Any) -> Any:
+    """The command line a `--lazy` task resolves where it runs, as the arguments table."""
+    from rich.table import Table
+
+    from nrun.config.secrets import MASK, is_secret
+
+    arguments = config.__arguments__
+    table = Table(title="Lazy Arguments", title_justify="left", caption_justify="left")
+    table.caption = "resolved where the task runs"
+    table.add_column("Argument Name", style="cyan", no_wrap=True)
+    table.add_column("Value", overflow="fold")
+    for option in ("factory", "yaml", "load"):
+        if arguments.get(option):
+            table.add_row(f"--{option}", str(arguments[option]))
+    for text in arguments.get("overrides", []):
+        path, _, value = text.partition("=")
+        name = path.rstrip("+-*/").split(".")[-1]
+        table.add_row(path, MASK if is_secret(name) else value)
+    return table

@@ -73,95 +73,73 @@ def run_entrypoint(
     from nrun.config import ConfigError
     from nrun.exec.base import ExecutorError
 
-    fn = entry.fn
     task_overrides, run_overrides = split_run(arguments)
     try:
-        if options.rich_theme not in (None, *THEMES):
-            raise CLIError(
-                f"--rich-theme {options.rich_theme!r} is not a theme: use {', '.join(THEMES)}"
-            )
-        configs = _tasks(entry, task_overrides, options, default_factory)
         settings = resolve_run(run_overrides, default_executor)
+        _merge_run_settings(options, settings)
+        exports = _exports(options)
+        _check_options(options, exports)
+        configs = _tasks(entry, task_overrides, options, default_factory, exporting=bool(exports))
         if settings.executor is not None:
             try:
                 settings.executor.validate()
             except ExecutorError as exc:
                 given = " ".join(run_overrides) or "the default executor"
                 raise CLIError(f"Invalid run.executor ({given}): {exc}") from None
+        executor = None if options.direct else settings.executor
+        if executor is None and len(configs) > 1:  # a sweep is one Experiment, run here
+            from nrun.exec.local import LocalExecutor
+
+            executor = LocalExecutor()
+        sections = [(*_section(configs[0][1], spec), fmt) for spec, fmt in exports]
+        if options.detach and executor is None:
+            raise CLIError(
+                "--detach needs an executor to detach from: add run.executor=local "
+                "(or docker, slurm); without one the task runs in this process"
+            )
     except (ConfigError, CLIError, ExecutorError) as exc:
         return _usage_error(options, str(exc))
-    config = configs[0][1]
 
-    exports = [
-        (p, fmt)
-        for p, fmt in (
-            (options.to_yaml, "yaml"),
-            (options.to_toml, "toml"),
-            (options.to_json, "json"),
-        )
-        if p
-    ]
-    if exports and len(configs) > 1:
-        return _usage_error(options, "an export writes one task: leave out --multirun")
     if exports:
-        from nrun.cli._display import show_export
-        from nrun.config import dump
+        return _export(sections, options)
+    if entry.type == "experiment":
+        return run_experiment_entrypoint(entry, configs[0][1], settings, executor, options)
+    return _launch(entry, configs, settings, executor, options)
 
-        console = _console(options)
-        for path, fmt in exports:
-            try:
-                written = dump(config, path)
-            except (ConfigError, OSError) as exc:
-                return _usage_error(options, f"cannot export to '{path}': {exc}")
-            show_export(console, str(path), written.read_text(), fmt)
-        return 0
 
-    executor = None if options.direct else settings.executor
-    if executor is None and len(configs) > 1:  # a sweep is one Experiment, run here by default
-        from nrun.exec.local import LocalExecutor
-
-        executor = LocalExecutor()
+def _launch(
+    entry: Entrypoint,
+    configs: list[tuple[str, Any]],
+    settings: Any,
+    executor: Any,
+    options: RunOptions,
+) -> int:
+    """Show what will run, ask if a person is there to answer, then run it here or launch it."""
     remote = executor is not None and getattr(executor, "name", "") != "local"
     interactive = sys.stdin.isatty()
-    ask = (
-        interactive
-        and not options.yes
-        and entry.require_confirmation
-        and not entry.skip_confirmation
-    )
-    shown = options.dryrun or ask or executor is not None  # what goes to an executor is shown
-    if shown:
-        from nrun.cli._display import executor_line, resolved_table
-
-        console = _console(options)
-        console.print("Configuring global options")
-        module = getattr(fn, "__module__", "")
-        for name, task in configs:
-            label = f"{module}:{fn.__name__}" + (f" ({name})" if len(configs) > 1 else "")
-            console.print(f"Dry run for task {label}")
-            console.print(resolved_table(task))
-        console.print(executor_line(executor))
+    ask = asks(entry, options)
+    # a dry run, and the preview a person confirms, say "Dry run"; a launch says what it runs
+    if options.dryrun or ask or executor is not None:
+        show_tasks(entry, configs, executor, options, dry=options.dryrun or ask)
     if options.dryrun:
-        console.print(f"Dry run for {entry.name}:")
+        _console(options).print(f"Dry run for {entry.name}:")
         return 0
     if ask:
-        import typer
-
-        if not typer.confirm("Continue?", default=False):
-            print("Cancelled.", file=sys.stderr)
+        if not confirmed():
             return EXIT_FAILED
-    if shown and executor is None:
-        print(f"Launching {entry.name}...", flush=True)
-    elif remote and not interactive and not options.yes:
+        if executor is None:
+            print(f"Launching {entry.name}...", flush=True)
+    if remote and not interactive and not options.yes:
         return _usage_error(
             options,
-            f"refusing to launch on {executor.describe()} without confirmation: stdin is not a "  # type: ignore[union-attr]
+            f"refusing to launch on {executor.describe()} without confirmation: stdin is not a "
             "terminal; pass --yes",
         )
+    config = configs[0][1]
     if options.repl:
         return _repl(config, options)
     if executor is None:
-        return _direct(config, options)
+        return run_direct(config, options)
     from nrun.config.atomic import WriteError
 
     try:
@@ -170,19 +148,190 @@ def run_entrypoint(
         return _usage_error(options, str(exc), EXIT_FAILED)
 
 
+def asks(entry: Entrypoint, options: RunOptions) -> bool:
+    """Whether to ask before running: a person at a terminal, and nothing says not to."""
+    return (
+        sys.stdin.isatty()
+        and not options.yes
+        and entry.require_confirmation
+        and not entry.skip_confirmation
+    )
+
+
+def confirmed() -> bool:
+    """`Continue? [y/N]`; says "Cancelled." unless answered yes."""
+    import typer
+
+    if typer.confirm("Continue?", default=False):
+        return True
+    print("Cancelled.", file=sys.stderr)
+    return False
+
+
+def show_tasks(
+    entry: Entrypoint,
+    configs: list[tuple[str, Any]],
+    executor: Any,
+    options: RunOptions,
+    *,
+    dry: bool,
+    request: bool = True,
+) -> None:
+    """Each task's target and resolved arguments, then what the executor will be asked to run."""
+    from nrun.cli._display import executor_line, resolved_table, show_previews
+
+    console = _console(options)
+    console.print("Configuring global options")
+    for name, task in configs:
+        label = _label(entry, task) + (f" ({name})" if len(configs) > 1 else "")
+        console.print(f"{'Dry run for task' if dry else 'Task'} {label}")
+        if options.lazy:
+            from nrun.cli._lazy import lazy_table
+
+            console.print(lazy_table(task))
+        else:
+            console.print(resolved_table(task))
+    console.print(executor_line(executor))
+    if request and executor is not None and options.dryrun:
+        from nrun.exec.experiment import preview
+
+        show_previews(console, preview(configs, executor))
+
+
+def _label(entry: Entrypoint, task: Any) -> str:
+    """`module:function` of what the task calls: the entrypoint, or the target a file named."""
+    from nrun.cli._factories import module_name
+
+    target = getattr(task, "__fn_or_cls__", entry.fn)
+    if getattr(target, "__name__", "") == "run_lazy":
+        target = entry.fn
+    module = getattr(target, "__module__", "")
+    shown = "__main__" if module == "__main__" else module_name(module)
+    return f"{shown}:{getattr(target, '__qualname__', entry.name)}"
+
+
+_RUN_ONLY = {"executor", "plugins"}
+
+
+def _merge_run_settings(options: RunOptions, settings: Any) -> None:
+    """`run.detach=true` and the other RunContext fields given as overrides set those options."""
+    import dataclasses
+
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if field.name in _RUN_ONLY or value is None:
+            continue
+        setattr(options, "yes" if field.name == "skip_confirmation" else field.name, value)
+
+
+def _exports(options: RunOptions) -> list[tuple[str, str]]:
+    """(path, format) of each `--to-*` asked for; an empty file name is a usage error."""
+    from nrun.cli._resolve import CLIError
+
+    exports = []
+    for path, fmt in (
+        (options.to_yaml, "yaml"),
+        (options.to_toml, "toml"),
+        (options.to_json, "json"),
+    ):
+        if path is None:
+            continue
+        if not path.strip():
+            raise CLIError(f"--to-{fmt} needs a file name (got {path!r})")
+        exports.append((path, fmt))
+    return exports
+
+
+def _check_options(options: RunOptions, exports: list[tuple[str, str]]) -> None:
+    """Options that cannot go together, and a `--name` that cannot name an experiment."""
+    from nrun.cli._resolve import CLIError
+
+    if options.rich_theme not in (None, *THEMES):
+        raise CLIError(
+            f"--rich-theme {options.rich_theme!r} is not a theme: use {', '.join(THEMES)}"
+        )
+    if exports and options.dryrun:
+        flags = " ".join(f"--to-{fmt} {path}" for path, fmt in exports)
+        raise CLIError(f"--dryrun writes nothing but {flags} writes a file: give one of them")
+    if exports and options.multirun:
+        raise CLIError("an export writes one task: leave out --multirun")
+    if options.name is not None:
+        from nrun.exec.store import ExperimentError, check_name
+
+        try:
+            check_name("--name", options.name)
+        except ExperimentError as exc:
+            raise CLIError(str(exc)) from None
+
+
+def _export(sections: list[tuple[str, Any, str]], options: RunOptions) -> int:
+    """Write each (file, config, format), show it, run nothing."""
+    from nrun.cli._display import show_export
+    from nrun.config import ConfigError, dump
+    from nrun.config.secrets import secret_values
+
+    console = _console(options)
+    for path, value, fmt in sections:
+        secrets = secret_values(value)
+        try:  # a file holding secrets is the owner's alone; they are shown masked
+            written = dump(value, path, mode=0o600 if secrets else None)
+        except (ConfigError, OSError) as exc:
+            return _usage_error(options, f"cannot export to '{path}': {exc}")
+        show_export(console, str(path), written.read_text(), fmt, secrets=secrets)
+    return 0
+
+
+def _section(config: Any, spec: str) -> tuple[str, Any]:
+    """`model.yaml:model` is the `model` argument of the task; a plain path is the whole task."""
+    import re
+
+    from nrun.cli._resolve import CLIError
+
+    path, colon, section = spec.rpartition(":")
+    if not colon or not path or not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", section):
+        return spec, config
+    value = config
+    for i, key in enumerate(section.split(".")):
+        arguments = getattr(value, "__arguments__", None)
+        if arguments is None or key not in arguments:
+            where = ".".join(section.split(".")[:i]) or "the task"
+            names = sorted(arguments or ())
+            raise CLIError(
+                f"cannot export section '{section}': {where} has no argument '{key}'"
+                + (f" (it has {', '.join(names)})" if names else "")
+            )
+        value = arguments[key]
+    return path, value
+
+
 def _tasks(
     entry: Entrypoint,
     overrides: list[str],
     options: RunOptions,
     default_factory: Callable[..., Any] | None,
+    *,
+    exporting: bool = False,
 ) -> list[tuple[str, Any]]:
-    """The task(s) to run as (name, config): one, or one per point of a `--multirun` sweep."""
+    """The task(s) to run as (name, config): one, or one per point of a `--multirun` sweep.
+
+    An export may leave required arguments unset (a file is a partial configuration); a run
+    may not.
+    """
     import copy
 
     from nrun.cli._resolve import CLIError, base_config, resolve_task
     from nrun.config import expand_sweeps, has_sweeps, missing_arguments
 
     sources = {"factory": options.factory, "yaml": options.yaml, "load": options.load}
+    if entry.type == "experiment":
+        from nrun.config import parse_override
+
+        for text in overrides:
+            if parse_override(text).path[0] == "ctx":
+                raise CLIError(
+                    f"Invalid override '{text}': 'ctx' is the RunContext nrun passes to "
+                    f"{entry.name}; set run.* options instead"
+                )
     sweeping = has_sweeps(overrides)
     if sweeping and not options.multirun:
         raise CLIError(
@@ -190,12 +339,17 @@ def _tasks(
         )
     points = [[o.text for o in point] for point in expand_sweeps(overrides)]
     if options.lazy:
-        from nrun.cli._lazy import lazy_task
+        from nrun.cli._lazy import check_lazy, lazy_task
 
+        check_lazy(entry.fn, overrides, **sources)
         return _named(entry, [lazy_task(entry.fn, point, **sources) for point in points])
     base = base_config(entry.fn, default_factory=default_factory, **sources)
+    if entry.type == "experiment" and "ctx" in base.__arguments__:
+        delattr(base, "ctx")  # given when the function is called
     configs = [resolve_task(entry.fn, copy.deepcopy(base), p) for p in points]
-    missing = missing_arguments(configs[0])
+    missing = [] if exporting else missing_arguments(configs[0])
+    if entry.type == "experiment":
+        missing = [name for name in missing if name != "ctx"]
     if missing:
         wanted = " ".join(f"{name}=..." for name in missing)
         raise CLIError(
@@ -229,13 +383,13 @@ def _report(exc: BaseException, options: RunOptions) -> None:
         traceback.print_exception(type(exc), exc, exc.__traceback__)
 
 
-def _direct(config: Any, options: RunOptions) -> int:
-    """Build the task and call it in this process."""
+def run_direct(config: Any, options: RunOptions, **extra: Any) -> int:
+    """Build the task and call it in this process (with `extra` arguments, e.g. `ctx`)."""
     from nrun.config import build
 
     try:
         task = build(config)
-        task()
+        task(**extra)
     except SystemExit:
         raise
     except KeyboardInterrupt:
@@ -265,6 +419,7 @@ def _through_experiment(
     experiment.run(detach=options.detach, tail_logs=options.tail_logs)
     if options.detach:
         print(f"Detached: follow it with `nrun experiment status {experiment.id}`", file=sys.stderr)
+        _recorded(experiment.id)
         return 0
     states = experiment.status()
     if not options.tail_logs:
@@ -276,7 +431,13 @@ def _through_experiment(
                 )
     if len(configs) > 1:
         experiment.show()
+    _recorded(experiment.id)
     return 0 if all(s == JobState.SUCCEEDED for s in states.values()) else EXIT_FAILED
+
+
+def _recorded(experiment_id: str) -> None:
+    """The last line of every launch: where its record is."""
+    print(f"Recorded: nrun experiment show {experiment_id}", file=sys.stderr, flush=True)
 
 
 def _repl(config: Any, options: RunOptions) -> int:
@@ -286,9 +447,36 @@ def _repl(config: Any, options: RunOptions) -> int:
     namespace: dict[str, Any] = {"config": config}
 
     def run() -> None:
-        _direct(namespace["config"], options)
+        run_direct(namespace["config"], options)
 
     namespace["run"] = run
     banner = "nrun REPL: `config` holds the resolved task; edit it, then call run()"
     code.interact(banner=banner, local=namespace, exitmsg="")
     return 0
+
+
+def run_experiment_entrypoint(
+    entry: Entrypoint, config: Any, settings: Any, executor: Any, options: RunOptions
+) -> int:
+    """Show the arguments, confirm, then call the function with a `RunContext` as `ctx`."""
+    from nrun.cli._context import RunContext
+
+    ctx = RunContext(
+        name=settings.name or options.name or entry.name,
+        executor=executor,
+        plugins=list(settings.plugins),
+        dryrun=options.dryrun,
+        detach=options.detach,
+        direct=options.direct,
+        tail_logs=options.tail_logs,
+        yes=options.yes,
+    )
+    ask = not options.dryrun and asks(entry, options)
+    if options.dryrun or ask:
+        show_tasks(entry, [(entry.name, config)], executor, options, dry=True, request=False)
+    if ask and not confirmed():
+        return EXIT_FAILED
+    code = run_direct(config, options, ctx=ctx)
+    for experiment_id in ctx.launched:
+        print(f"Recorded: nrun experiment show {experiment_id}", file=sys.stderr, flush=True)
+    return code
