@@ -452,3 +452,15 @@ def test_user_exception_on_the_local_executor(tmp_path: Path) -> None:
     assert "Traceback (most recent call last)" in output
     assert re.search(r"script\.py\", line \d+, in boom", output)
     assert "ValueError: negative runtime -1" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--dryrun=1"], "'--dryrun' does not take a value"),
+        (["epochs=1", "--name"], "'--name' requires an argument"),
+        (["--rich-theme"], "'--rich-theme' requires an argument"),
+    ],
+)
+def test_an_option_typer_refuses_is_one_line(args: list[str], named: str, runner: Runner) -> None:
+    assert named in one_line(runner(train, args))

@@ -250,3 +250,75 @@ def test_an_export_holding_a_secret_is_owners_only_and_shown_masked(tmp_path: Pa
     written = tmp_path / "run.yaml"
     assert "hf_abc123secret" in written.read_text()  # the file is the run's: it keeps the value
     assert written.stat().st_mode & 0o077 == 0
+
+
+# -- a dry run shows the request itself, secrets masked, and writes nothing --------------------------
+
+
+def test_a_local_dry_run_shows_the_command(script: Path) -> None:
+    result = run_py(
+        script,
+        "script.py",
+        "epochs=1",
+        "run.executor=local",
+        "run.executor.env_vars.HF_TOKEN=hf_x1",
+        "--dryrun",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Command for task train:\n" in out
+    assert re.search(r"^\S*python\S* -m nrun\.exec\.task \S+/task\.yaml$", out, flags=re.M), out
+    assert "HF_TOKEN='****'" in out and "hf_x1" not in out
+    assert Experiment.list() == []
+
+
+@pytest.mark.executors
+def test_a_docker_dry_run_shows_the_container(script: Path) -> None:
+    result = run_py(
+        script,
+        "script.py",
+        "epochs=1",
+        "run.executor=docker",
+        "run.executor.container_image=python:3.12-slim",
+        "run.executor.env_vars.DB_PASSWORD=pw_x1",
+        "--dryrun",
+        env={"DOCKER_HOST": "unix:///nonexistent.sock"},  # nothing is asked of a daemon
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Container for task train:\n" in out
+    assert "image: python:3.12-slim" in out
+    assert "DB_PASSWORD: '****'" in out and "pw_x1" not in out
+    assert "nrun.exec.task" in out
+    assert Experiment.list() == []
+
+
+@pytest.mark.executors
+def test_docker_without_an_image_names_the_field(script: Path) -> None:
+    result = run_py(script, "script.py", "epochs=1", "run.executor=docker", "--yes")
+    assert result.returncode == 2
+    assert "run.executor.container_image=IMAGE" in one_line(result.stderr)
+    assert Experiment.list() == []
+
+
+@pytest.mark.executors
+def test_a_slurm_dry_run_shows_the_sbatch_script(script: Path) -> None:
+    result = run_py(
+        script,
+        "script.py",
+        "epochs=1",
+        "run.executor=slurm",
+        "run.executor.partition=gpu",
+        "run.executor.nodes=2",
+        "run.executor.env_vars.WANDB_API_KEY=wb_x1",
+        "--dryrun",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    script_text = out[out.index("sbatch script for task train:\n") :]
+    assert script_text.splitlines()[1] == "#!/bin/bash"
+    for line in ("#SBATCH --partition=gpu", "#SBATCH --nodes=2", "export WANDB_API_KEY='****'"):
+        assert line in script_text.splitlines()
+    assert "wb_x1" not in out
+    assert re.search(r"^srun .*nrun\.exec\.task \S+/task\.yaml$", script_text, flags=re.M)
+    assert Experiment.list() == []

@@ -253,13 +253,10 @@ def help_panels(
 
 
 def show_previews(console: Any, previews: Sequence[Any]) -> None:
-    """What an executor would be sent for each task: command, container spec, sbatch script."""
-    from rich.panel import Panel
-    from rich.syntax import Syntax
+    """What an executor would be sent for each task: command, container spec, sbatch script.
 
-    several = len({view.task for view in previews}) > 1
+    Printed as it would be submitted, unwrapped, so it can be copied and run by hand.
+    """
     for view in previews:
-        title = f"{view.title} ({view.task})" if several else view.title
-        console.print(
-            Panel(Syntax(view.text, view.language, word_wrap=True), title=title, title_align="left")
-        )
+        console.print(f"{view.title} for task {view.task}:")
+        console.print(view.text.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)

@@ -30,6 +30,32 @@ def main(
     app = build_app(fn, default_factory=default_factory, default_executor=default_executor)
     args = list(sys.argv[1:] if argv is None else argv)
     code = run_fast(app, args)
-    if code is not None:
-        sys.exit(code)
-    app(args=args, prog_name=prog)
+    if code is None:
+        code = _run_typer(app, args, prog)
+    sys.exit(code)
+
+
+def _run_typer(app: Any, args: list[str], prog: str | None) -> int:
+    """Typer's parsing (help, completion, the rest); a usage error is one line, exit 2."""
+    import importlib
+
+    import typer
+    import typer.core
+    import typer.main
+
+    # typer 0.2x carries its own copy of click as typer._click; older ones use click itself
+    click = getattr(typer.core, "_click", None) or importlib.import_module("click")
+    errors = click.exceptions
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name=prog, standalone_mode=False)
+    except errors.UsageError as exc:
+        print(f"Error: {exc.format_message()}", file=sys.stderr)
+        return int(exc.exit_code)
+    except errors.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) else 0

@@ -92,6 +92,12 @@ def run_entrypoint(
 
             executor = LocalExecutor()
         sections = [(*_section(configs[0][1], spec), fmt) for spec, fmt in exports]
+        requests = []  # what a dry run shows the executor would be sent
+        if options.dryrun and executor is not None and entry.type == "task":
+            from nrun.exec.experiment import preview
+
+            title = settings.name or options.name or entry.name
+            requests = preview(configs, executor, name=title, plugins=settings.plugins)
         if options.detach and executor is None:
             raise CLIError(
                 "--detach needs an executor to detach from: add run.executor=local "
@@ -104,7 +110,7 @@ def run_entrypoint(
         return _export(sections, options)
     if entry.type == "experiment":
         return run_experiment_entrypoint(entry, configs[0][1], settings, executor, options)
-    return _launch(entry, configs, settings, executor, options)
+    return _launch(entry, configs, settings, executor, options, requests)
 
 
 def _launch(
@@ -113,6 +119,7 @@ def _launch(
     settings: Any,
     executor: Any,
     options: RunOptions,
+    requests: Sequence[Any] = (),
 ) -> int:
     """Show what will run, ask if a person is there to answer, then run it here or launch it."""
     remote = executor is not None and getattr(executor, "name", "") != "local"
@@ -120,7 +127,7 @@ def _launch(
     ask = asks(entry, options)
     # a dry run, and the preview a person confirms, say "Dry run"; a launch says what it runs
     if options.dryrun or ask or executor is not None:
-        show_tasks(entry, configs, executor, options, dry=options.dryrun or ask)
+        show_tasks(entry, configs, executor, options, dry=options.dryrun or ask, requests=requests)
     if options.dryrun:
         _console(options).print(f"Dry run for {entry.name}:")
         return 0
@@ -175,7 +182,7 @@ def show_tasks(
     options: RunOptions,
     *,
     dry: bool,
-    request: bool = True,
+    requests: Sequence[Any] = (),
 ) -> None:
     """Each task's target and resolved arguments, then what the executor will be asked to run."""
     from nrun.cli._display import executor_line, resolved_table, show_previews
@@ -192,10 +199,7 @@ def show_tasks(
         else:
             console.print(resolved_table(task))
     console.print(executor_line(executor))
-    if request and executor is not None and options.dryrun:
-        from nrun.exec.experiment import preview
-
-        show_previews(console, preview(configs, executor))
+    show_previews(console, requests)
 
 
 def _label(entry: Entrypoint, task: Any) -> str:
@@ -473,7 +477,7 @@ def run_experiment_entrypoint(
     )
     ask = not options.dryrun and asks(entry, options)
     if options.dryrun or ask:
-        show_tasks(entry, [(entry.name, config)], executor, options, dry=True, request=False)
+        show_tasks(entry, [(entry.name, config)], executor, options, dry=True)
     if ask and not confirmed():
         return EXIT_FAILED
     code = run_direct(config, options, ctx=ctx)

@@ -13,7 +13,7 @@ import enum
 import os
 import re
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -27,8 +27,10 @@ __all__ = [
     "JobState",
     "JobStatus",
     "Packager",
+    "Preview",
     "UnknownJobError",
     "as_executor_error",
+    "shell_exports",
     "shell_join",
 ]
 
@@ -92,6 +94,20 @@ class Job:
     """Job ids this one waits for, for executors that hold jobs themselves (Slurm's afterok)."""
     experiment_id: str = ""
     """The experiment it belongs to; executors pass it to the task as `NRUN_EXPERIMENT_ID`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """What launching a job would send, as text to show (a dry run): secrets masked.
+
+    `title` says what it is ("Command", "Container", "sbatch script"), `language` how to
+    highlight `text` ("bash", "yaml").
+    """
+
+    task: str
+    title: str
+    language: str
+    text: str
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -266,6 +282,15 @@ class Executor(abc.ABC):
             *runner,
         ]
 
+    def preview(self, job: Job) -> Preview:
+        """What `launch(job)` would run, shown without launching or writing anything.
+
+        The default is the task runner's command line with `env_vars` (secret values masked);
+        executors whose launch sends more (a container, a batch script) show that instead.
+        """
+        lines = [*shell_exports(self.env_vars), shell_join(self.task_command(str(job.config)))]
+        return Preview(job.name, "Command", "bash", "\n".join(lines) + "\n")
+
     def describe(self) -> str:
         """One line for tables: the executor's name and what stands out in its fields."""
         parts = [self.name or type(self).__name__]
@@ -277,6 +302,13 @@ class Executor(abc.ABC):
 def shell_join(command: list[str]) -> str:
     """A command as one shell-safe line (every part quoted)."""
     return " ".join(shlex.quote(part) for part in command)
+
+
+def shell_exports(env: Mapping[str, str]) -> list[str]:
+    """`export NAME=value` lines, each value quoted and those of secret names masked."""
+    from nrun.config.secrets import mask
+
+    return [f"export {name}={shlex.quote(str(value))}" for name, value in mask(dict(env)).items()]
 
 
 def as_executor_error(exc: Exception) -> ExecutorError:

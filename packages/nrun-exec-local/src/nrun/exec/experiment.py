@@ -17,7 +17,10 @@ table and failure report (`_render`) and the store's queries (`nrun.exec.store`)
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
+import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -29,7 +32,7 @@ from nrun.exec._launcher import launcher_alive, mark_orphans, me, start_detached
 from nrun.exec._render import report_failures, tasks_table
 from nrun.exec._scheduler import run_tasks
 from nrun.exec._tasks import TaskRecord, cancel_tasks, open_tasks, poll_interval, refresh_all
-from nrun.exec.base import Executor, JobState, JobStatus
+from nrun.exec.base import Executor, Job, JobState, JobStatus, Preview
 from nrun.exec.plugins import ExperimentPlugin
 from nrun.exec.store import (
     META,
@@ -45,7 +48,7 @@ from nrun.exec.store import (
     update_json,
 )
 
-__all__ = ["Experiment", "ExperimentError"]
+__all__ = ["Experiment", "ExperimentError", "Preview", "preview"]
 
 
 def _did_you_mean(name: str, names: Sequence[str]) -> str:
@@ -118,6 +121,30 @@ class Experiment:
         the store at once, so a task that cannot be exported fails here, not at launch; a task
         that fails here leaves nothing behind.
         """
+        prepared = self._prepare(task, executor, name, dependencies, plugins)
+        name, task_dir, executor, files = prepared
+        job = {
+            "name": name,
+            "executor": executor.name or type(executor).__name__,
+            "dependencies": list(dependencies),
+        }
+        meta = {"title": self.title, "id": self.id, "tasks": [*self.tasks, name]}
+        record_task(self.dir, name, files, job, meta)
+        self._tasks[name] = TaskRecord(name, task_dir, executor, list(dependencies))
+        return name
+
+    def _prepare(
+        self,
+        task: Any,
+        executor: Executor | None,
+        name: str | None,
+        dependencies: Sequence[str],
+        plugins: Sequence[ExperimentPlugin],
+    ) -> tuple[str, Path, Executor, dict[str, str]]:
+        """The task's name, folder, executor (job dir set, checked) and files; nothing written.
+
+        `add` records them; `preview` shows what the executor would do with them.
+        """
         from nrun.config import dumps, from_signature, is_buildable, missing_arguments, to_buildable
 
         if self._meta().get("launched"):
@@ -150,15 +177,7 @@ class Experiment:
         executor.validate()
         # everything that can fail for the task itself fails before anything is written
         files = {"task.yaml": dumps(task), "executor.yaml": dumps(to_buildable(executor))}
-        job = {
-            "name": name,
-            "executor": executor.name or type(executor).__name__,
-            "dependencies": list(dependencies),
-        }
-        meta = {"title": self.title, "id": self.id, "tasks": [*self.tasks, name]}
-        record_task(self.dir, name, files, job, meta)
-        self._tasks[name] = TaskRecord(name, task_dir, executor, list(dependencies))
-        return name
+        return name, task_dir, executor, files
 
     def _task_name(self, task: Any, name: str | None) -> str:
         base = getattr(task.__fn_or_cls__, "__name__", "task")
@@ -209,6 +228,28 @@ class Experiment:
             return
         run_tasks(self.dir, self.id, self._tasks, tail_logs=tail_logs)
         report_failures(self._tasks, self.statuses())
+
+    def preview(self) -> list[Preview]:
+        """What `run()` would start for each task (command, container, sbatch script); runs none.
+
+        This is a dry run of an experiment built task by task: `discard()` then removes the
+        record `add` made.
+        """
+        from nrun.config import load
+
+        return [
+            _masked_preview(self.id, t.name, load(t.dir / "task.yaml"), t.dir, t.executor)
+            for t in self._tasks.values()
+        ]
+
+    def discard(self) -> None:
+        """Remove the record of an experiment that has not run (after a dry run of it)."""
+        if self._meta().get("launched"):
+            raise ExperimentError(f"experiment '{self.id}' has run: its record stays")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.dir.parent.rmdir()  # the title's folder, if this was its only experiment
+        self._tasks.clear()
 
     # -- following -------------------------------------------------------------------------------
     def _task(self, name: str) -> TaskRecord:
@@ -310,6 +351,40 @@ class Experiment:
     def list(cls, title: str | None = None) -> list[dict[str, Any]]:
         """Summaries of recorded experiments (newest first): id, title, created, tasks, dir."""
         return experiment_summaries(title)
+
+
+def preview(
+    tasks: Sequence[tuple[str, Any]],
+    executor: Executor,
+    *,
+    name: str = "dryrun",
+    plugins: Sequence[ExperimentPlugin] = (),
+) -> list[Preview]:
+    """What launching `tasks` (name, config) on `executor` would run, per task; writes nothing.
+
+    Each job is prepared as `Experiment.add` and a launch would (copied, plugins applied,
+    checked, its job dir set) and shown by its executor's `preview`: the command, container
+    or sbatch script it would start. Secrets are masked: values of secret names in the
+    executor's environment, and secret values of the task's config wherever they appear.
+    """
+    experiment = Experiment(name, executor=executor, plugins=plugins)
+    shown = []
+    for task_name, task in tasks:
+        named, task_dir, prepared, _ = experiment._prepare(task, None, task_name, (), ())
+        shown.append(_masked_preview(experiment.id, named, task, task_dir, prepared))
+        experiment._tasks[named] = TaskRecord(named, task_dir, prepared, [])
+    return shown
+
+
+def _masked_preview(
+    experiment_id: str, name: str, task: Any, task_dir: Path, executor: Executor
+) -> Preview:
+    """The executor's preview of one task, with the task's and the environment's secrets out."""
+    from nrun.config.secrets import mask_text, secret_values
+
+    found = executor.preview(Job(name, task_dir / "task.yaml", experiment_id=experiment_id))
+    hidden = [*secret_values(task), *secret_values(executor.env_vars)]
+    return dataclasses.replace(found, task=name, text=mask_text(found.text, hidden))
 
 
 def _default_executor() -> Executor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from nrun.config.atomic import WriteError, atomic_write, read_json, write_json
 from nrun.exec._files import open_private
@@ -25,7 +27,17 @@ from nrun.exec._supervisor import (
     process_alive,
     start_time,
 )
-from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
+from nrun.exec.base import (
+    Executor,
+    ExecutorError,
+    Job,
+    JobState,
+    JobStatus,
+    Preview,
+    UnknownJobError,
+    shell_exports,
+    shell_join,
+)
 from nrun.exec.packaging import extract
 
 __all__ = ["LocalExecutor"]
@@ -129,15 +141,12 @@ class LocalExecutor(Executor):
             raise ExecutorError(f"workdir '{workdir}' is not a directory")
         return workdir.resolve()
 
-    def launch(self, job: Job) -> str:
-        """Start the job's supervisor; the job id is its pid."""
-        self.validate()
-        job_dir = self.ensure_job_dir()
-        for stale in (LAUNCHED, STATE, RESULT, CANCEL, OUTPUT):
-            (job_dir / stale).unlink(missing_ok=True)
-        workdir = self._workdir(job_dir)
-        # Only what changes is written down: the supervisor inherits this process's environment,
-        # so secrets in it never land on disk.
+    def _spec(self, job: Job, job_dir: Path, workdir: Path) -> dict[str, Any]:
+        """What the supervisor runs: the command, where, with which variables, how many tries.
+
+        Only what changes is written down: the supervisor inherits this process's environment,
+        so secrets in it never land on disk.
+        """
         env = dict(self.env_vars)
         paths = [
             str(workdir),
@@ -149,12 +158,40 @@ class LocalExecutor(Executor):
         env["NRUN_TASK_NAME"] = job.name
         if job.experiment_id:
             env["NRUN_EXPERIMENT_ID"] = job.experiment_id
-        spec = {
+        return {
             "command": self.task_command(str(Path(job.config).resolve())),
             "cwd": str(workdir),
             "env": env,
             "retries": self.retries,
         }
+
+    def preview(self, job: Job) -> Preview:
+        """The command line `launch(job)` would run, with its folder and variables; no writes.
+
+        With a packager, the folder is where the code would be unpacked in the job dir.
+        """
+        self.validate()
+        job_dir = Path(self.job_dir or "<job_dir>").expanduser()
+        job_dir = job_dir.resolve() if self.job_dir else job_dir
+        if self.packager is not None:
+            workdir = job_dir / "code"
+        else:
+            workdir = Path(self.workdir or os.getcwd()).expanduser().resolve()
+        spec = self._spec(job, job_dir, workdir)
+        lines = [f"cd {shlex.quote(spec['cwd'])}", *shell_exports(spec["env"])]
+        if self.retries:
+            lines.append(f"# tried again up to {self.retries} time(s) while it fails")
+        lines.append(shell_join(spec["command"]))
+        return Preview(job.name, "Command", "bash", "\n".join(lines) + "\n")
+
+    def launch(self, job: Job) -> str:
+        """Start the job's supervisor; the job id is its pid."""
+        self.validate()
+        job_dir = self.ensure_job_dir()
+        for stale in (LAUNCHED, STATE, RESULT, CANCEL, OUTPUT):
+            (job_dir / stale).unlink(missing_ok=True)
+        workdir = self._workdir(job_dir)
+        spec = self._spec(job, job_dir, workdir)
         write_json(job_dir / SPEC, spec)
         with open_private(job_dir / "supervisor.log") as errors:
             proc = Background(

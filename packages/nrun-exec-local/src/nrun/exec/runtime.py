@@ -18,17 +18,18 @@ into job folders that are.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import importlib.util
 import os
 import shutil
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from nrun.config.atomic import atomic_path, private_dir
 
-__all__ = ["bundle_runtime", "runtime_archive"]
+__all__ = ["bundle_runtime", "runtime_archive", "runtime_name"]
 
 _PACKAGES = ("nrun.config", "nrun.cli", "yaml", "omegaconf", "antlr4")
 """Copied whole when installed: nrun-cli for task modules that are CLI scripts; OmegaConf (and
@@ -58,28 +59,54 @@ def _compiled(folder: Path) -> bool:
     return any(next(folder.rglob(pattern), None) is not None for pattern in _COMPILED)
 
 
-def _copy_namespace(dest: Path, name: str) -> None:
-    """Copy the modules and subpackages of namespace package `name` from every folder of it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return
-    target = dest.joinpath(*name.split("."))
-    target.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns(*_IGNORE)
-    for location in spec.submodule_search_locations:
+def _ignored(name: str) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in _IGNORE)
+
+
+def _tree(source: Path, target: str, plan: dict[str, Path]) -> None:
+    """Plan the files of folder `source` (links followed, `_IGNORE` left out) under `target`."""
+    for root, dirs, files in os.walk(source, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not _ignored(d))
+        where = Path(root).relative_to(source)
+        for name in sorted(files):
+            if not _ignored(name):
+                plan[str(PurePosixPath(target, where.as_posix(), name))] = Path(root, name)
+
+
+def _plan() -> dict[str, Path]:
+    """What the runtime holds: its relative path -> the installed file it is a copy of.
+
+    The packages of `_PACKAGES`, then every module and subpackage of `nrun.exec` from each of
+    its folders (the first folder that has a name wins; compiled subpackages are left out).
+    Reading it writes nothing, so a dry run can name the runtime (`runtime_name`).
+    """
+    plan: dict[str, Path] = {}
+    for name in _PACKAGES:
+        source = _location(name)
+        if source is not None and source.is_dir():
+            _tree(source, name.replace(".", "/"), plan)
+    spec = importlib.util.find_spec(_NAMESPACE)
+    target = _NAMESPACE.replace(".", "/")
+    taken: set[str] = set()
+    for location in spec.submodule_search_locations or [] if spec is not None else []:
         folder = Path(location)
         if not folder.is_dir():
             continue
-        skipped = ignore(str(folder), os.listdir(folder))
         for entry in sorted(folder.iterdir()):
-            there = target / entry.name
-            if entry.name in skipped or there.exists():
+            if _ignored(entry.name) or entry.name in taken:
                 continue
             if entry.is_dir():
                 if (entry / "__init__.py").is_file() and not _compiled(entry):
-                    shutil.copytree(entry, there, ignore=ignore, copy_function=shutil.copyfile)
+                    taken.add(entry.name)
+                    _tree(entry, f"{target}/{entry.name}", plan)
             elif entry.suffix == ".py" or entry.name == "py.typed":
-                shutil.copyfile(entry, there)
+                taken.add(entry.name)
+                plan[f"{target}/{entry.name}"] = entry
+    for required in _REQUIRED:
+        if required not in plan:
+            module = required.removesuffix(".py").replace("/", ".")
+            raise RuntimeError(f"cannot find {module} to ship with the job")
+    return plan
 
 
 def _make_private(folder: Path) -> None:
@@ -91,27 +118,36 @@ def _make_private(folder: Path) -> None:
             os.chmod(os.path.join(root, name), 0o600)
 
 
+def _copy(plan: dict[str, Path], dest: Path) -> Path:
+    """Copy the planned files into `dest`, everything owner-only."""
+    private_dir(dest)
+    for relative, source in plan.items():
+        there = dest / relative
+        if not there.exists():
+            there.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, there)
+    _make_private(dest)
+    return dest
+
+
 def bundle_runtime(dest: Path) -> Path:
     """Copy the task runner and what task modules import into `dest` (a folder for `PYTHONPATH`).
 
     `dest` and everything in it is owner-only.
     """
-    private_dir(dest)
-    ignore = shutil.ignore_patterns(*_IGNORE)
-    for name in _PACKAGES:
-        source = _location(name)
-        if source is None or not source.is_dir():
-            continue
-        target = dest.joinpath(*name.split("."))
-        if not target.exists():
-            shutil.copytree(source, target, ignore=ignore, copy_function=shutil.copyfile)
-    _copy_namespace(dest, _NAMESPACE)
-    for required in _REQUIRED:
-        if not (dest / required).is_file():
-            module = required.removesuffix(".py").replace("/", ".")
-            raise RuntimeError(f"cannot find {module} to ship with the job")
-    _make_private(dest)
-    return dest
+    return _copy(_plan(), dest)
+
+
+def _digest(plan: dict[str, Path]) -> str:
+    digest = hashlib.sha256()
+    for relative in sorted(plan, key=lambda path: path.split("/")):
+        digest.update(relative.encode() + b"\0" + plan[relative].read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def runtime_name() -> str:
+    """The name `runtime_archive` gives the runtime (`runtime-<digest>`), found writing nothing."""
+    return f"runtime-{_digest(_plan())}"
 
 
 def runtime_archive(cache: Path) -> Path:
@@ -123,20 +159,16 @@ def runtime_archive(cache: Path) -> Path:
     known = _archives.get(cache)
     if known is not None and known.exists():
         return known
+    plan = _plan()
+    target = cache / f"runtime-{_digest(plan)}.tar.gz"
+    if target.exists():
+        _archives[cache] = target
+        return target
     with tempfile.TemporaryDirectory(prefix="nrun-runtime-") as tmp:
-        folder = bundle_runtime(Path(tmp) / "runtime")
-        entries = sorted(folder.rglob("*"))
-        files = [p for p in entries if p.is_file()]
-        digest = hashlib.sha256()
-        for path in files:
-            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-        target = cache / f"runtime-{digest.hexdigest()[:16]}.tar.gz"
-        if target.exists():
-            _archives[cache] = target
-            return target
+        folder = _copy(plan, Path(tmp) / "runtime")
         private_dir(cache)
         with atomic_path(target, mode=0o600) as partial, tarfile.open(partial, "w:gz") as tar:
-            for path in entries:  # folders too, so they unpack owner-only
+            for path in sorted(folder.rglob("*")):  # folders too, so they unpack owner-only
                 tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
     _archives[cache] = target
     return target

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from nrun.config.atomic import atomic_write, read_json, write_json
-from nrun.exec.base import Executor, ExecutorError, Job, JobState, JobStatus, UnknownJobError
+from nrun.exec.base import (
+    Executor,
+    ExecutorError,
+    Job,
+    JobState,
+    JobStatus,
+    Preview,
+    UnknownJobError,
+)
 from nrun.exec.packaging import extract
 from nrun.exec.runtime import bundle_runtime
 
@@ -60,7 +68,8 @@ class DockerExecutor(Executor):
     dir unless `cleanup` is false. Nothing is ever pulled: the image must exist.
     """
 
-    container_image: str
+    container_image: str = ""
+    """The image to run (required; never pulled). Empty: `validate` says how to set it."""
     volumes: list[str] = dataclasses.field(default_factory=list)
     num_gpus: int | None = None
     network: str | None = None
@@ -82,10 +91,13 @@ class DockerExecutor(Executor):
     def validate(self) -> None:
         """The common checks, and the Docker-specific fields."""
         super().validate()
-        if not isinstance(self.container_image, str) or not self.container_image.strip():
+        if not isinstance(self.container_image, str):
             raise ExecutorError(
-                f"DockerExecutor needs a container_image (the image to run), "
-                f"got {self.container_image!r}"
+                f"container_image must be an image name, got {self.container_image!r}"
+            )
+        if not self.container_image.strip():
+            raise ExecutorError(
+                "container_image is required: set run.executor.container_image=IMAGE"
             )
         if (self.nodes > 1 or self.ntasks_per_node > 1) and self.launcher != "torchrun":
             raise ExecutorError(
@@ -172,31 +184,17 @@ class DockerExecutor(Executor):
         return client
 
     # -- launching ---------------------------------------------------------------------------
-    def launch(self, job: Job) -> str:
-        """Check the image and mounts, prepare the job dir, start the container."""
-        from docker.errors import APIError, ImageNotFound
+    def _run_kwargs(self, job: Job, job_dir: Path) -> tuple[dict[str, Any], str]:
+        """`containers.run`'s arguments but the SDK's own objects, and the task file in there.
 
-        self.validate()
-        client = self._client()
-        try:
-            client.images.get(self.container_image)
-        except ImageNotFound:
-            raise ExecutorError(
-                f"image '{self.container_image}' is not on the Docker daemon; build or load it "
-                "first (nrun never pulls)"
-            ) from None
-        job_dir = self.ensure_job_dir()
-        for stale in (RESULT, OUTPUT, CANCEL, "container.json"):
-            (job_dir / stale).unlink(missing_ok=True)
+        Nothing is written or asked of the daemon: `launch` adds the ulimits, GPUs and
+        `additional_kwargs`, and `preview` shows them.
+        """
         task_file = job_dir / ("task" + Path(job.config).suffix)
-        if Path(job.config).resolve() != task_file.resolve():
-            atomic_write(task_file, Path(job.config).read_bytes())
-        bundle_runtime(job_dir / "runtime")
         volumes = {str(job_dir): {"bind": JOB_MOUNT, "mode": "rw"}}
         paths = [f"{JOB_MOUNT}/runtime"]
         source = Path(self.workdir or os.getcwd()).expanduser().resolve()
         if self.packager is not None:
-            extract(self.packager.package(source, job_dir), job_dir / "code")
             cwd = f"{JOB_MOUNT}/code"
         else:
             if not source.is_dir():
@@ -234,6 +232,80 @@ class DockerExecutor(Executor):
             value = getattr(self, field)
             if value is not None:
                 kwargs[field] = value
+        return kwargs, f"{JOB_MOUNT}/{task_file.name}"
+
+    def _rendezvous(self, base: str, rank: int) -> list[str] | None:
+        """Where torchrun meets across containers: node 0, by its container name."""
+        if self.nodes <= 1:
+            return None
+        return [f"--node-rank={rank}", f"--master-addr={base}-0", "--master-port=29500"]
+
+    def preview(self, job: Job) -> Preview:
+        """The container `launch(job)` would start, as YAML; no daemon is asked, nothing written.
+
+        Secret-named variables (and `additional_kwargs` entries) are masked; the container's
+        name ends in `<id>` where a launch puts random hex.
+        """
+        import yaml
+
+        from nrun.config.secrets import mask
+
+        self.validate()
+        job_dir = Path(self.job_dir).expanduser().resolve() if self.job_dir else Path("<job_dir>")
+        kwargs, config = self._run_kwargs(job, job_dir)
+        base = f"nrun-{job.name}-<id>"
+        spec: dict[str, Any] = {
+            "image": self.container_image,
+            "name": f"{base}-0" if self.nodes > 1 else base,
+            "command": [*PRIVATE, *self.task_command(config, self._rendezvous(base, 0))],
+            "working_dir": kwargs["working_dir"],
+            "mounts": [f"{host}:{b['bind']}:{b['mode']}" for host, b in kwargs["volumes"].items()],
+            "environment": mask(kwargs["environment"]),
+        }
+        if self.nodes > 1:
+            spec["nodes"] = self.nodes
+        if self.network or self.nodes > 1:
+            spec["network"] = self.network or f"{base}-net (made for the job, internal)"
+        resources = {
+            "num_gpus": self.num_gpus,
+            "shm_size": self.shm_size,
+            "ipc_mode": self.ipc_mode,
+            "ulimits": self.ulimits or None,
+            "runtime": self.runtime,
+            "healthcheck": self.healthcheck,
+        }
+        spec.update({k: v for k, v in resources.items() if v is not None})
+        spec["init"] = True
+        spec["labels"] = kwargs["labels"]
+        if self.additional_kwargs:
+            spec["additional_kwargs"] = mask(self.additional_kwargs)
+        text = yaml.safe_dump(spec, sort_keys=False, default_flow_style=False, width=100)
+        return Preview(job.name, "Container", "yaml", text)
+
+    def launch(self, job: Job) -> str:
+        """Check the image and mounts, prepare the job dir, start the container."""
+        from docker.errors import APIError, ImageNotFound
+
+        self.validate()
+        client = self._client()
+        try:
+            client.images.get(self.container_image)
+        except ImageNotFound:
+            raise ExecutorError(
+                f"image '{self.container_image}' is not on the Docker daemon; build or load it "
+                "first (nrun never pulls)"
+            ) from None
+        job_dir = self.ensure_job_dir()
+        for stale in (RESULT, OUTPUT, CANCEL, "container.json"):
+            (job_dir / stale).unlink(missing_ok=True)
+        task_file = job_dir / ("task" + Path(job.config).suffix)
+        if Path(job.config).resolve() != task_file.resolve():
+            atomic_write(task_file, Path(job.config).read_bytes())
+        bundle_runtime(job_dir / "runtime")
+        kwargs, config = self._run_kwargs(job, job_dir)
+        if self.packager is not None:
+            source = Path(self.workdir or os.getcwd()).expanduser().resolve()
+            extract(self.packager.package(source, job_dir), job_dir / "code")
         if self.ulimits:
             kwargs["ulimits"] = [self._ulimit(spec) for spec in self.ulimits]
         if self.num_gpus is not None:
@@ -241,26 +313,20 @@ class DockerExecutor(Executor):
 
             kwargs["device_requests"] = [DeviceRequest(count=self.num_gpus, capabilities=[["gpu"]])]
         kwargs.update(self.additional_kwargs)
-        config = f"{JOB_MOUNT}/{task_file.name}"
         base = f"nrun-{job.name}-{secrets.token_hex(4)}"
         started: list[Any] = []
         network = None
         try:
             if self.nodes > 1 and not self.network:
                 network = client.networks.create(
-                    f"{base}-net", driver="bridge", internal=True, labels=labels
+                    f"{base}-net", driver="bridge", internal=True, labels=kwargs["labels"]
                 )
             net = self.network or (network.name if network else None)
             if net:
                 kwargs["network_mode" if net in ("none", "host") else "network"] = net
             for rank in range(self.nodes):
                 name = f"{base}-{rank}" if self.nodes > 1 else base
-                rendezvous = (
-                    [f"--node-rank={rank}", f"--master-addr={base}-0", "--master-port=29500"]
-                    if self.nodes > 1
-                    else None
-                )
-                command = [*PRIVATE, *self.task_command(config, rendezvous)]
+                command = [*PRIVATE, *self.task_command(config, self._rendezvous(base, rank))]
                 # without a network the container's own name resolves nowhere, and torchrun
                 # rendezvous at the hostname: there, `localhost` is the name that works
                 hostname = "localhost" if net == "none" else name

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from nrun.exec.base import ExecutorError, Job
-from nrun.exec.runtime import runtime_archive
+from nrun.exec.runtime import runtime_archive, runtime_name
 from nrun.exec.slurm._tunnel import LocalTunnel, Tunnel
 from nrun.exec.store import nrun_home
 
-__all__ = ["remote_dir", "roots", "runtime"]
+__all__ = ["remote_dir", "roots", "runtime", "runtime_dir"]
 
 _ready_runtimes: set[tuple[str, str]] = set()
 """(tunnel key, runtime folder) pairs this process has checked or unpacked."""
@@ -27,24 +27,33 @@ def _forget_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_in_child)
 
 
-def roots(tunnel: Tunnel) -> tuple[str, str]:
-    """The cluster folders for jobs (empty: each job's local dir) and for nrun's own files."""
+def roots(tunnel: Tunnel, *, ask: bool = True) -> tuple[str, str]:
+    """The cluster folders for jobs (empty: each job's local dir) and for nrun's own files.
+
+    With `ask=False` the cluster is not asked (see `Tunnel.resolve`).
+    """
     if tunnel.job_dir:
-        root = tunnel.resolve(tunnel.job_dir)
+        root = tunnel.resolve(tunnel.job_dir, ask=ask)
         return root, f"{root}/.nrun"
     if not isinstance(tunnel, LocalTunnel):
         raise ExecutorError(f"{type(tunnel).__name__} needs a job_dir on the cluster")
     return "", str(nrun_home() / "slurm")
 
 
-def remote_dir(tunnel: Tunnel, local: Path, job: Job) -> str:
+def remote_dir(tunnel: Tunnel, local: Path, job: Job, *, ask: bool = True) -> str:
     """The job's folder on the cluster: `<root>/<experiment id>/<task>`, or a fresh one."""
-    root, _ = roots(tunnel)
+    root, _ = roots(tunnel, ask=ask)
     if not root:
         return str(local)
     if job.experiment_id:
         return f"{root}/{job.experiment_id}/{job.name}"
     return f"{root}/{job.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def runtime_dir(tunnel: Tunnel) -> str:
+    """Where `runtime` puts nrun's task runner, found without writing or asking the cluster."""
+    _, base = roots(tunnel, ask=False)
+    return f"{base}/{runtime_name()}"
 
 
 def runtime(tunnel: Tunnel) -> str:

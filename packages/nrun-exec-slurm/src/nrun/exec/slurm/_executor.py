@@ -13,16 +13,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nrun.config.atomic import atomic_write, private_dir, read_json, write_json
+from nrun.config.secrets import mask
 from nrun.exec.base import (
     Executor,
     ExecutorError,
     Job,
     JobState,
     JobStatus,
+    Preview,
     UnknownJobError,
     as_executor_error,
 )
-from nrun.exec.slurm._cluster import remote_dir, roots, runtime
+from nrun.exec.slurm._cluster import remote_dir, roots, runtime, runtime_dir
 from nrun.exec.slurm._poller import FIRST, Backoff, poller
 from nrun.exec.slurm._sbatch import (
     ArrayElement,
@@ -193,8 +195,8 @@ class SlurmExecutor(Executor):
                     results[i] = f"{got}_{index}"
         return [r if r is not None else ExecutorError("not launched") for r in results]
 
-    def _plan(self, i: int, job: Job, configs: list[Path], sweep: bool = False) -> _Planned:
-        """Stage one job (or a sweep of `configs`) in its local dir and render its script."""
+    def _check(self, sweep: bool) -> None:
+        """`validate`, and that `array` fits a sweep (a limit only) or a job (indices)."""
         self.validate()
         if self.array and sweep and not self.array.startswith("%"):
             raise ExecutorError(
@@ -206,6 +208,40 @@ class SlurmExecutor(Executor):
                 f"array={self.array!r} is only a limit: give the indices too "
                 f"(e.g. '0-3{self.array}'), or launch a sweep with launch_array"
             )
+
+    def _script(self, job: Job, paths: ScriptPaths, sweep: int | None = None) -> str:
+        """The sbatch script of one job (or a sweep of `sweep` task files) at `paths`."""
+        env = {"NRUN_TASK_NAME": job.name}
+        if job.experiment_id:
+            env["NRUN_EXPERIMENT_ID"] = job.experiment_id
+        return render_sbatch(
+            self,
+            job_name=job.name,
+            paths=paths,
+            dependencies=job.dependencies,
+            env=env,
+            sweep=sweep,
+        )
+
+    def preview(self, job: Job) -> Preview:
+        """The sbatch script `launch(job)` would submit; nothing is written, the cluster not asked.
+
+        Secret-named `env_vars` are masked. A home folder on the cluster not known yet (an
+        SSH tunnel with a relative `job_dir`, not connected) shows as `<home>`.
+        """
+        self._check(sweep=False)
+        local = Path(self.job_dir).expanduser().resolve() if self.job_dir else Path("<job_dir>")
+        remote = remote_dir(self.tunnel, local, job, ask=False)
+        task = f"{remote}/task{Path(job.config).suffix}"
+        code = f"{remote}/code" if self.packager is not None else None
+        workdir = code or self._workdir(remote)
+        paths = ScriptPaths(remote, task, runtime_dir(self.tunnel), workdir, code)
+        masked = dataclasses.replace(self, env_vars=mask(self.env_vars))
+        return Preview(job.name, "sbatch script", "bash", masked._script(job, paths))
+
+    def _plan(self, i: int, job: Job, configs: list[Path], sweep: bool = False) -> _Planned:
+        """Stage one job (or a sweep of `configs`) in its local dir and render its script."""
+        self._check(sweep)
         local = self._fresh_job_dir()
         remote = remote_dir(self.tunnel, local, job)
         files: dict[str, Path] = {}
@@ -226,17 +262,7 @@ class SlurmExecutor(Executor):
             files["0/code.tar.gz"] = self.packager.package(Path.cwd(), local)
             code = f"{remote}/code"
         paths = ScriptPaths(remote, task, runtime(self.tunnel), code or self._workdir(remote), code)
-        env = {"NRUN_TASK_NAME": job.name}
-        if job.experiment_id:
-            env["NRUN_EXPERIMENT_ID"] = job.experiment_id
-        script = render_sbatch(
-            self,
-            job_name=job.name,
-            paths=paths,
-            dependencies=job.dependencies,
-            env=env,
-            sweep=len(configs) if sweep else None,
-        )
+        script = self._script(job, paths, sweep=len(configs) if sweep else None)
         # the script holds env_vars, which may be secrets: only the owner reads it
         files[f"0/{SCRIPT}"] = atomic_write(local / SCRIPT, script)
         staged = remote != str(local)

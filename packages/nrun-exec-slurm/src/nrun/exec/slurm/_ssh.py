@@ -319,6 +319,9 @@ class SSHTunnel(Tunnel):
             link.home = self._with_retries("finding the home folder", call)
         return link.home
 
+    def known_home(self) -> str | None:
+        return self._link().home
+
     def close(self) -> None:
         """Close this account's connection; the next call opens a new one."""
         link = self._link()

@@ -84,13 +84,21 @@ class Tunnel(abc.ABC):
     def close(self) -> None:  # noqa: B027 - most tunnels hold nothing to close
         """Let go of connections (a later call opens a new one)."""
 
-    def resolve(self, path: str) -> str:
-        """`path` made absolute on the cluster: `~/x` and `x` are under the home folder."""
+    def known_home(self) -> str | None:
+        """The home folder if known without asking the cluster (a dry run asks nothing)."""
+        return None
+
+    def resolve(self, path: str, *, ask: bool = True) -> str:
+        """`path` made absolute on the cluster: `~/x` and `x` are under the home folder.
+
+        With `ask=False` the cluster is not asked: a home folder not known yet is `<home>`.
+        """
         if path.startswith("~/") or path == "~":
             path = path[2:]
         if os.path.isabs(path):
             return os.path.normpath(path)
-        return os.path.normpath(os.path.join(self.home(), path))
+        home = self.home() if ask else self.known_home() or "<home>"
+        return os.path.normpath(os.path.join(home, path))
 
 
 _local_stats = TunnelStats()
@@ -151,3 +159,6 @@ class LocalTunnel(Tunnel):
 
     def home(self) -> str:
         return str(Path.home())
+
+    def known_home(self) -> str | None:
+        return self.home()
