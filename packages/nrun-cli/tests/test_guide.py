@@ -649,7 +649,7 @@ def test_slurm_executor_factory_lazily_with_two_nodes_dry_run(tmp_path: Path) ->
         "--dryrun",
     )
     assert result.returncode == 0, result.stderr
-    [line] = [line for line in result.stdout.splitlines() if "slurm" in line]
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("Executor: ")]
     assert re.search(r"\b2x", line), line  # two nodes
     assert "Training" not in result.stdout
 
