@@ -82,8 +82,36 @@ def test_the_pipeline_on_the_test_cluster_through_ssh(user_env: dict[str, str]):
 
 def test_nrun_examples_run(user_env: dict[str, str]):
     lines = [line for line in bash_lines() if line.startswith("uv run examples/")]
-    assert len(lines) == 2
-    for line in lines:
+    runs = [line for line in lines if "--dryrun" not in line]
+    assert len(runs) == 2
+    for line in runs:
         done = shell(line, user_env)
         assert done.returncode == 0, (line, done.stderr[-3000:])
         assert "Traceback" not in done.stderr
+        # the last line says where the launch is recorded, and that command shows it
+        last = done.stderr.strip().splitlines()[-1]
+        assert last.startswith("Recorded: nrun experiment show "), (line, done.stderr[-2000:])
+        shown = shell(f"uv run {last.removeprefix('Recorded: ')}", user_env)
+        assert shown.returncode == 0 and "SUCCEEDED" in shown.stdout, shown.stderr[-2000:]
+
+
+def test_nrun_dry_runs_show_the_request_and_launch_nothing(user_env: dict[str, str]):
+    lines = [line for line in bash_lines() if line.startswith("uv run examples/")]
+    dry = [line for line in lines if "--dryrun" in line]
+    shows = ["Command for task train:", "Container for task train:", "sbatch script for task"]
+    assert len(dry) == len(shows)
+    for line, request in zip(dry, shows, strict=True):
+        done = shell(line, user_env)
+        assert done.returncode == 0, (line, done.stderr[-3000:])
+        assert request in done.stdout, (line, done.stdout[-3000:])
+        assert "Dry run for task task:train" in done.stdout
+        assert not (Path(user_env["NRUN_HOME"]) / "experiments").exists()
+    # the first executor a newcomer tries, without the field the README shows: one line
+    no_image = shell(dry[1].replace(" run.executor.container_image=python:3.12-slim", ""), user_env)
+    assert no_image.returncode == 2
+    assert (
+        no_image.stderr.strip()
+        .splitlines()[-1]
+        .endswith("container_image is required: set run.executor.container_image=IMAGE")
+    ), no_image.stderr
+    assert "Traceback" not in no_image.stderr

@@ -30,10 +30,10 @@ def experiments_table(
 
     table = Table(title="Experiments", title_justify="left")
     table.add_column("id", no_wrap=True, style="cyan")
-    table.add_column("title", overflow="fold")
+    table.add_column("title", overflow="fold", min_width=5)
     table.add_column("state", no_wrap=True)
-    table.add_column("created", no_wrap=True)
-    table.add_column("tasks", overflow="fold")
+    table.add_column("created", min_width=10)  # the time goes under the date when narrow
+    table.add_column("tasks", overflow="fold", min_width=5)
     for summary in summaries:
         tasks = list(summary.get("tasks", []))
         state = (states or {}).get(summary["id"])
