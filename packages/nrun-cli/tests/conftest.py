@@ -57,3 +57,18 @@ def runner(
         return CliResult(code, out, err)
 
     return run_main
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `executors` run where nrun-exec-docker and -slurm are installed (tox env
+    nrun-cli-executors); the nrun-cli env, which has neither, skips them."""
+    import importlib.util
+
+    wanted = ("nrun.exec.docker", "nrun.exec.slurm")
+    missing = [name for name in wanted if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    skip = pytest.mark.skip(reason=f"needs {', '.join(missing)} (tox env nrun-cli-executors)")
+    for item in items:
+        if "executors" in item.keywords:
+            item.add_marker(skip)

@@ -196,7 +196,6 @@ WHOLE_FILES = {
     "yaml syntax": ("bad.yaml", "_target_: x\nepochs: [1, 2\n"),
     "json syntax": ("bad.json", '{"_target_": }\n'),
     "toml syntax": ("bad.toml", "_target_ = \n"),
-    "no target": ("plain.yaml", "epochs: 3\n"),
     "target not importable": ("target.yaml", "_target_: nosuchmodule.train\n_partial_: true\n"),
     "not a mapping": ("list.yaml", "- 1\n"),
     "empty": ("empty.yaml", ""),

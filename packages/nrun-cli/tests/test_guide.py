@@ -7,7 +7,6 @@ module names (`__main__`, `task.Model`), the program name and a real stdin are w
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -566,8 +565,6 @@ if __name__ == "__main__":
 
 
 def _docker_script(tmp_path: Path) -> None:
-    if importlib.util.find_spec("nrun.exec.docker") is None:
-        pytest.skip("nrun-exec-docker is not installed")
     base = tmp_path / "base"
     for sub in ("models", "data", "opt/NeMo-Run"):
         (base / sub).mkdir(parents=True)
@@ -635,8 +632,6 @@ if __name__ == "__main__":
 
 @pytest.mark.executors
 def test_slurm_executor_factory_lazily_with_two_nodes_dry_run(tmp_path: Path) -> None:
-    if importlib.util.find_spec("nrun.exec.slurm") is None:
-        pytest.skip("nrun-exec-slurm is not installed")
     write(tmp_path / "script.py", SLURM)
     result = run_py(
         tmp_path,

@@ -252,7 +252,7 @@ def test_an_export_holding_a_secret_is_owners_only_and_shown_masked(tmp_path: Pa
     assert written.stat().st_mode & 0o077 == 0
 
 
-# -- a dry run shows the request itself, secrets masked, and writes nothing --------------------------
+# -- a dry run shows the request itself, secrets masked, and writes nothing -----------------------
 
 
 def test_a_local_dry_run_shows_the_command(script: Path) -> None:

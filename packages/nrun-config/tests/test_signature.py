@@ -3,7 +3,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -198,23 +200,40 @@ def test_type_hints_without_annotations_are_any() -> None:
     assert hints_of(varargs)["args"] is int
 
 
-def test_unresolvable_forward_ref_is_any() -> None:
-    assert hints_of(dangling)["a"] is Any
+def _unresolved(tp: object) -> str | None:
+    from nrun.config._annotations import unresolved_name
+
+    return unresolved_name(tp)
+
+
+def test_unresolvable_forward_ref_is_a_named_stand_in() -> None:
+    """A name defined nowhere is not `Any` (a value would pass unchecked): it is named."""
+    assert _unresolved(hints_of(dangling)["a"]) == "Undefined"
 
 
 def test_unresolvable_forward_ref_leaves_the_others_typed() -> None:
-    assert hints_of(dangling) == {"a": Any, "b": int, "c": list[models.Color] | None}
-    assert hints_of(typed_later) == {"model": Any, "epochs": int}
-    assert hints_of(DanglingClass) == {"a": Any, "b": float}
-    assert hints_of(DanglingData) == {"a": Any, "b": int}
+    hints = hints_of(dangling)
+    assert (hints["b"], hints["c"]) == (int, list[models.Color] | None)
+    assert _unresolved(hints_of(DanglingClass)["a"]) == "Nowhere"
+    assert hints_of(DanglingClass)["b"] is float
+    assert _unresolved(hints_of(DanglingData)["a"]) == "Missing"
+    assert hints_of(DanglingData)["b"] is int
 
 
-def test_unresolvable_forward_ref_still_checks_the_other_arguments() -> None:
-    config = from_signature(typed_later)
-    assert apply_override(config, "epochs=4").epochs == 4
-    with pytest.raises(ConfigTypeError, match="'epochs' expects int"):
-        apply_override(config, "epochs=many")
-    assert apply_override(config, "model=anything").model == "anything"
+def test_names_imported_only_under_type_checking_are_resolved() -> None:
+    """`if TYPE_CHECKING: from collections import OrderedDict as ...` is read and imported."""
+    from collections import OrderedDict
+
+    assert hints_of(typed_later) == {"model": OrderedDict, "epochs": int}
+
+
+def test_a_value_for_an_unresolvable_annotation_is_refused_naming_it() -> None:
+    config = from_signature(dangling)
+    assert apply_override(config, "b=4").b == 4
+    with pytest.raises(ConfigTypeError, match="'b' expects int"):
+        apply_override(config, "b=many")
+    with pytest.raises(ConfigTypeError, match=r"'a' is annotated with 'Undefined', which is not"):
+        apply_override(config, "a=anything")
 
 
 def test_missing_arguments_lists_required_ones_at_every_depth() -> None:
@@ -226,3 +245,29 @@ def test_missing_arguments_lists_required_ones_at_every_depth() -> None:
     assert missing_arguments(root) == ["a", "c.c"]
     assert missing_arguments(Partial(needs, a=1, c=[Partial(needs)])) == []
     assert missing_arguments(Config(needs, a=1, c={"x": Config(needs, c=0)})) == ["c.x.a"]
+
+
+def test_hints_of_a_class_re_exported_under_another_module_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class whose `__module__` names the package that re-exports it (as nrun.exec.slurm does)
+    keeps its annotations: they are read where its functions were written."""
+    from nrun.config import get_hints, load
+
+    package = tmp_path / "reexport"
+    package.mkdir()
+    (package / "_impl.py").write_text(
+        "from __future__ import annotations\n"
+        "import dataclasses\nfrom typing import Any\n\n"
+        "@dataclasses.dataclass\nclass Options:\n"
+        "    extra: dict[str, Any] = dataclasses.field(default_factory=dict)\n"
+    )
+    (package / "__init__.py").write_text(
+        "from reexport._impl import Options\nOptions.__module__ = 'reexport'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import reexport  # type: ignore[import-not-found]
+
+    assert get_hints(reexport.Options)["extra"] == dict[str, typing.Any]
+    (tmp_path / "o.yaml").write_text("_target_: reexport.Options\nextra: {}\n")
+    assert load(tmp_path / "o.yaml").extra == {}  # a dict, not a config of `dict[str, Any]`

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 import typing
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
+from nrun.cli._names import module_name
 from nrun.config import strip_annotated, union_members
 
 __all__ = [
     "Factory",
+    "configured_type",
     "factory",
     "find_entrypoint_factory",
+    "fits",
     "module_name",
     "registry",
+    "return_type",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,16 +54,6 @@ class Factory:
         except (OSError, TypeError):
             line = None
         return f"{module_name(module)}.{getattr(fn, '__qualname__', self.name)}", line
-
-
-def module_name(module: str) -> str:
-    """A module's name as users import it: `__main__` is the running script's stem."""
-    if module != "__main__":
-        return module
-    import sys
-    from pathlib import Path
-
-    return Path(sys.argv[0]).stem or module
 
 
 class _Registry:
@@ -105,7 +100,7 @@ class _Registry:
                 ):
                     continue
                 yield entry
-            elif entry.returns is not None and _fits(entry.returns, tp):
+            elif entry.returns is not None and fits(resolved_returns(entry), tp):
                 yield entry
 
     def for_entrypoint(self, target: Callable[..., Any]) -> list[Factory]:
@@ -117,12 +112,12 @@ class _Registry:
 registry = _Registry()
 
 
-def _fits(returns: Any, tp: Any) -> bool:
+def fits(returns: Any, tp: Any) -> bool:
     """Whether a factory returning `returns` may fill a slot annotated `tp`."""
     tp = strip_annotated(tp)
     members = union_members(tp)
     if members is not None:
-        return any(_fits(returns, m) for m in members if m is not type(None))
+        return any(fits(returns, m) for m in members if m is not type(None))
     origin = typing.get_origin(returns) or returns
     wanted = typing.get_origin(tp) or tp
     if returns == tp:
@@ -133,13 +128,50 @@ def _fits(returns: Any, tp: Any) -> bool:
         return False
 
 
-def _return_type(fn: Callable[..., Any]) -> Any:
+def return_type(fn: Callable[..., Any]) -> Any:
+    """What `fn` configures: its return annotation, `T` for `-> Config[T]` / `-> Partial[T]`.
+
+    A forward reference that cannot be resolved yet (a name imported under `TYPE_CHECKING`)
+    stays as written; `resolved_returns` resolves it when a factory is looked up.
+    """
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception:
         hints = getattr(fn, "__annotations__", {})
     returns = hints.get("return")
-    return strip_annotated(returns) if returns is not None else None
+    return configured_type(returns) if returns is not None else None
+
+
+def resolved_returns(entry: Factory) -> Any:
+    """`entry.returns`, a forward reference in it resolved where the factory was written."""
+    returns = entry.returns
+    if not _forward(returns):
+        return returns
+    from nrun.config import get_hints
+
+    hint = get_hints(inspect.unwrap(entry.fn)).get("return")
+    return configured_type(hint) if hint is not None else None
+
+
+def _forward(tp: Any) -> bool:
+    if isinstance(tp, (str, typing.ForwardRef)):
+        return True
+    return any(_forward(arg) for arg in typing.get_args(tp) if not isinstance(arg, (list, tuple)))
+
+
+def configured_type(annotation: Any) -> Any:
+    """`T` for `Config[T]`/`Partial[T]` (and fiddle's own, or subclasses); else the annotation.
+
+    Without importing fiddle: an annotation that names a fiddle class means fiddle is imported.
+    """
+    annotation = strip_annotated(annotation)
+    origin = typing.get_origin(annotation)
+    fiddle = sys.modules.get("fiddle")
+    buildable = getattr(fiddle, "Buildable", None) if fiddle is not None else None
+    if isinstance(origin, type) and isinstance(buildable, type) and issubclass(origin, buildable):
+        args = typing.get_args(annotation)
+        return strip_annotated(args[0]) if args else None
+    return annotation
 
 
 @overload
@@ -171,8 +203,11 @@ def factory(
 
     def register(fn: F) -> F:
         if target_arg is not None and target is None:
-            raise TypeError("factory(target_arg=...) needs target= (the entrypoint)")
-        returns = None if target is not None else _return_type(fn)
+            raise ValueError(
+                "`target_arg` cannot be used without specifying a `target`: "
+                "factory(target_arg=...) needs target= (the entrypoint)"
+            )
+        returns = None if target is not None else return_type(fn)
         if target is None and returns is None:
             raise TypeError(
                 f"factory {getattr(fn, '__name__', fn)!r} needs a return annotation "

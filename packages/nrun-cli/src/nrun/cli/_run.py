@@ -260,12 +260,9 @@ def _check_options(options: RunOptions, exports: list[tuple[str, str]]) -> None:
     if exports and options.multirun:
         raise CLIError("an export writes one task: leave out --multirun")
     if options.name is not None:
-        from nrun.exec.store import ExperimentError, check_name
+        from nrun.cli._resolve import check_name
 
-        try:
-            check_name("--name", options.name)
-        except ExperimentError as exc:
-            raise CLIError(str(exc)) from None
+        check_name(options.name, "--name")
 
 
 def _export(sections: list[tuple[str, Any, str]], options: RunOptions) -> int:

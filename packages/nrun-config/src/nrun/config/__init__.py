@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         parse_override,
         parse_overrides,
     )
+    from nrun.config._hints import get_hints
     from nrun.config._instantiate import (
         instantiate,
         instantiate_file,
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     )
     from nrun.config._serialize import (
         from_data,
+        target_name,
         to_data,
     )
     from nrun.config._signature import (
@@ -116,6 +118,7 @@ _LAZY = {
     "from_omegaconf": "_omegaconf",
     "from_signature": "_signature",
     "missing_arguments": "_signature",
+    "get_hints": "_hints",
     "has_sweeps": "_sweeps",
     "instantiate": "_instantiate",
     "instantiate_file": "_instantiate",
@@ -127,6 +130,7 @@ _LAZY = {
     "parse_override": "_grammar",
     "parse_overrides": "_grammar",
     "strip_annotated": "_annotations",
+    "target_name": "_serialize",
     "to_buildable": "_buildable",
     "to_data": "_serialize",
     "to_omegaconf": "_omegaconf",
@@ -167,6 +171,7 @@ __all__ = [
     "from_data",
     "from_omegaconf",
     "from_signature",
+    "get_hints",
     "has_sweeps",
     "instantiate",
     "instantiate_file",
@@ -179,6 +184,7 @@ __all__ = [
     "parse_overrides",
     "read_file",
     "strip_annotated",
+    "target_name",
     "to_buildable",
     "to_data",
     "to_omegaconf",

@@ -13,9 +13,45 @@ import types
 import typing
 from typing import Any, TypeGuard
 
-__all__ = ["is_any", "is_dataclass_type", "strip_annotated", "type_name", "union_members"]
+__all__ = [
+    "Unresolved",
+    "is_any",
+    "is_dataclass_type",
+    "strip_annotated",
+    "type_name",
+    "union_members",
+    "unresolved",
+    "unresolved_name",
+]
 
 _NoneType = type(None)
+
+
+class Unresolved:
+    """Base of the stand-ins for annotation names defined nowhere at runtime (see `unresolved`).
+
+    A value given for such an annotation is refused, naming the missing name, instead of being
+    passed through unchecked as text.
+    """
+
+    name = ""
+
+
+def unresolved(name: str) -> type[Unresolved]:
+    """A stand-in class for the annotation name `name`, usable inside `Optional[...]` and such."""
+    return type(name, (Unresolved,), {"name": name, "__module__": "<unresolved>"})
+
+
+def unresolved_name(tp: Any) -> str | None:
+    """The unresolved name inside annotation `tp` (at any depth), or None when all resolved."""
+    tp = strip_annotated(tp)
+    if isinstance(tp, type) and issubclass(tp, Unresolved):
+        return tp.name
+    for arg in typing.get_args(tp):
+        found = unresolved_name(arg) if not isinstance(arg, (list, tuple)) else None
+        if found is not None:
+            return found
+    return None
 
 
 def strip_annotated(tp: Any) -> Any:
@@ -53,6 +89,8 @@ def type_name(tp: Any) -> str:
     tp = strip_annotated(tp)
     if is_any(tp):
         return "any value"
+    if isinstance(tp, type) and issubclass(tp, Unresolved):
+        return f"{tp.name} (unresolved)"
     if tp is _NoneType or tp is None:
         return "None"
     members = union_members(tp)

@@ -14,6 +14,7 @@ from typing import Any
 
 import fiddle as fdl
 
+from nrun.config._annotations import unresolved_name
 from nrun.config._buildable import Config, Partial, to_buildable
 from nrun.config._errors import (
     ConfigError,
@@ -47,6 +48,7 @@ from nrun.config._types import (
     strip_annotated,
     type_name,
     union_members,
+    unresolved_error,
 )
 
 __all__ = ["FactoryLookup", "apply_override", "apply_overrides"]
@@ -256,6 +258,9 @@ class _Applier:
         return Any
 
     def resolve(self, node: Node, tp: Any, path: str, current: Any = None) -> Any:
+        missing = unresolved_name(tp)
+        if missing is not None and not (isinstance(node, Scalar) and node.value is None):
+            raise unresolved_error(missing, path)
         return from_data(_as_data(node), tp, path, current, leaf=self.leaf)
 
     def leaf(self, node: Any, tp: Any, path: str, current: Any) -> Any:
@@ -306,6 +311,8 @@ class _Applier:
         )
 
     def call(self, node: Call, tp: Any, path: str) -> Any:
+        if node.raw and _only_text(tp):  # `name=run(1)` for a str or a Path: the text typed
+            return coerce(node.raw, tp, path)
         factory, registered = self.find(node.name, tp, path, imports=True)
         if factory is None:
             raise FactoryError(

@@ -17,16 +17,46 @@ __all__ = ["Config", "Partial", "as_partial", "autobuild", "build", "to_buildabl
 T = TypeVar("T")
 
 
+def _nemo_run_arguments(buildable: fdl.Buildable[Any]) -> None:
+    """What NeMo-Run's `Config(...)`/`Partial(...)` do to their arguments, so configs match.
+
+    A dataclass instance given becomes its `Config` (so `model.size=3` reaches inside), and an
+    argument left out whose annotation is `Annotated[Optional[X], Config[X]]` starts as `X`.
+    """
+    from nrun.config._signature import annotated_default, annotated_hints, parameters
+
+    arguments = buildable.__arguments__
+    for key, value in list(arguments.items()):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            arguments[key] = to_buildable(value)
+    fn = buildable.__fn_or_cls__
+    hints = annotated_hints(fn)
+    for name, param in parameters(fn).items():
+        if name not in arguments and param.default is None:
+            value = annotated_default(hints.get(name))
+            if isinstance(value, fdl.Buildable):
+                setattr(buildable, name, value)
+
+
 class Config(fdl.Config[T]):
     """A lazily built call `fn(**arguments)`: `build(Config(Model, size=3))` is `Model(size=3)`.
 
     A fiddle `Config` (so `fdl.build` and fiddle's tools accept it) whose arguments can be set
-    with the override grammar and exported to YAML, TOML or JSON.
+    with the override grammar and exported to YAML, TOML or JSON. Dataclass instances given as
+    arguments are kept as their configs.
     """
+
+    def __init__(self, fn_or_cls: Callable[..., T], /, *args: Any, **kwargs: Any) -> None:
+        super().__init__(fn_or_cls, *args, **kwargs)
+        _nemo_run_arguments(self)
 
 
 class Partial(fdl.Partial[T]):
     """Like `Config`, but builds to `functools.partial(fn, **arguments)`: a task to call later."""
+
+    def __init__(self, fn_or_cls: Callable[..., T], /, *args: Any, **kwargs: Any) -> None:
+        super().__init__(fn_or_cls, *args, **kwargs)
+        _nemo_run_arguments(self)
 
 
 def build(buildable: Any) -> Any:

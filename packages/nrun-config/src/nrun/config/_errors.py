@@ -14,7 +14,25 @@ __all__ = [
     "OverrideValueError",
     "UnknownArgumentError",
     "did_you_mean",
+    "printable",
 ]
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped as `repr` does, so it prints as one line.
+
+    Error messages echo what the user typed; a raw escape sequence could repaint the terminal.
+    """
+    if all(c.isprintable() or c == " " for c in text):
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    """`text`, its middle cut out when longer than `limit` (a 5000-digit number)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 30]}...({len(text)} characters)...{text[-20:]}"
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -35,8 +53,8 @@ class ConfigError(Exception):
         self.path = path
         self.detail = message
         if override is not None:
-            message = f"Invalid override '{override}': {message}"
-        super().__init__(message)
+            message = f"Invalid override '{_shorten(printable(override))}': {message}"
+        super().__init__(printable(message))
 
     def with_override(self, override: str) -> ConfigError:
         """Return a copy of this error that names the override it came from."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,21 @@ def _string_keys(data: Any, none: Any) -> Any:
     return data
 
 
+def _json_floats(data: Any) -> Any:
+    """NaN and infinities, which JSON cannot hold, as `{_target_: builtins.float, _args_: [inf]}`.
+
+    `json.dumps` would write `NaN`/`Infinity`, which is not JSON; this form is, and `load`,
+    `instantiate` and Hydra all turn it back into the float.
+    """
+    if isinstance(data, float) and not math.isfinite(data):
+        return {"_target_": "builtins.float", "_args_": [str(data)]}
+    if isinstance(data, dict):
+        return {key: _json_floats(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_json_floats(value) for value in data]
+    return data
+
+
 @functools.lru_cache(maxsize=1)
 def _yaml_dumper() -> Any:
     """A safe dumper that also quotes strings OmegaConf would read as floats (`'1e-3'`)."""
@@ -113,7 +129,8 @@ def dumps(config: Any, format: str = "yaml") -> str:
             yaml.dump(data, Dumper=_yaml_dumper(), sort_keys=False, allow_unicode=True, width=100)
         )
     if format == "json":
-        return json.dumps(_string_keys(data, None), indent=2, ensure_ascii=False) + "\n"
+        plain = _string_keys(_json_floats(data), None)
+        return json.dumps(plain, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if format == "toml":
         import tomli_w
 

@@ -10,11 +10,13 @@ override is applied.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import sys
+import unicodedata
+from dataclasses import dataclass, field
 from typing import Any
 
 from nrun.config._errors import OverrideSyntaxError
-from nrun.config._text import format_path
+from nrun.config._text import MAX_DEPTH, format_path
 
 __all__ = [
     "OPERATORS",
@@ -82,6 +84,8 @@ class Call:
     name: str
     args: tuple[Node, ...] = ()
     kwargs: tuple[tuple[str, Node], ...] = ()
+    raw: str = field(default="", compare=False)
+    """The text typed (`run(1)`): what an argument that takes text gets."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ _FLOAT = re.compile(
     r"|[0-9](?:_?[0-9])*\.(?:[eE][+-]?[0-9]+)?"
     r"|[0-9](?:_?[0-9])*[eE][+-]?[0-9]+)"
 )
+_PATH_LIKE = re.compile(r"[/\\~]")
 _KEYWORDS: dict[str, Any] = {
     "None": None,
     "null": None,
@@ -156,6 +161,12 @@ def _scalar_or_word(text: str) -> Scalar | Word:
     if text in _KEYWORDS:
         return Scalar(_KEYWORDS[text], text)
     if _INT.fullmatch(text):
+        digits = len(text.lstrip("+-").replace("_", ""))
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+        if limit and digits > limit:
+            raise OverrideSyntaxError(
+                f"an integer of {digits} digits, more than the {limit} Python reads"
+            )
         return Scalar(int(text.replace("_", "")), text)
     if _FLOAT.fullmatch(text):
         return Scalar(float(text.replace("_", "")), text)
@@ -166,6 +177,7 @@ class _Parser:
     def __init__(self, text: str, override: str | None = None):
         self.text = text
         self.pos = 0
+        self.depth = 0
         self.override = override if override is not None else text
 
     def error(self, message: str, pos: int | None = None) -> OverrideSyntaxError:
@@ -254,6 +266,15 @@ class _Parser:
         return choices[0] if len(choices) == 1 else Sweep(tuple(choices))
 
     def element(self, top: bool = False, stop: str = "") -> Node:
+        self.depth += 1
+        try:
+            return self._element(top, stop)
+        finally:
+            self.depth -= 1
+
+    def _element(self, top: bool, stop: str) -> Node:
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"lists, dicts or calls nested deeper than {MAX_DEPTH} levels")
         self.skip_ws()
         char = self.peek()
         if not char:
@@ -306,15 +327,32 @@ class _Parser:
         char = self.peek()
         if char == "(":
             if not _DOTTED.fullmatch(text):
+                if top and _PATH_LIKE.search(text):  # `/data/run(1)/x`: text, not a call
+                    return self.rest_as_word(start)
                 raise self.error(f"'{text}' is not a factory name that can be called", start)
-            return self.call(text)
+            call = self.call(text, start)
+            if top and not self.at_end() and self.peek() not in ",(" and not self.peek().isspace():
+                return self.rest_as_word(start)  # `run(1)/x`: text that merely holds a call
+            return call
         if char and char in "[{\"'":
             raise self.error(f"unexpected '{char}'")
         if not text and not top:
             raise self.error("expected a value")
-        return _scalar_or_word(text)
+        return self.scalar_or_word(text, start)
 
-    def call(self, name: str) -> Call:
+    def scalar_or_word(self, text: str, start: int) -> Scalar | Word:
+        try:
+            return _scalar_or_word(text)
+        except OverrideSyntaxError as exc:
+            raise self.error(exc.detail, start) from None
+
+    def rest_as_word(self, start: int) -> Word:
+        """The whole rest of a top-level value, from `start`, as one word."""
+        self.pos = len(self.text)
+        return Word(self.text[start:].strip())
+
+    def call(self, name: str, start: int | None = None) -> Call:
+        begin = self.pos - len(name) if start is None else start
         open_at = self.pos
         self.pos += 1
         args: list[Node] = []
@@ -335,7 +373,7 @@ class _Parser:
                 args.append(self.element(stop="="))
             self.separator(")", open_at)
         self.pos += 1
-        return Call(name, tuple(args), tuple(kwargs))
+        return Call(name, tuple(args), tuple(kwargs), raw=self.text[begin : self.pos])
 
     def separator(self, closer: str, open_at: int) -> None:
         self.skip_ws()
@@ -378,7 +416,7 @@ class _Parser:
                 text = self.raw_word(top=False, stop=":")
                 if not text:
                     raise self.error("expected a key", start)
-                key = _scalar_or_word(text)
+                key = self.scalar_or_word(text, start)
             self.skip_ws()
             if self.peek() != ":":
                 raise self.error("expected ':' after a dict key")
@@ -412,6 +450,14 @@ def parse_override(text: str) -> Override:
     """Parse one override such as `model.size=256`; raise `OverrideSyntaxError` if malformed."""
     if not isinstance(text, str):
         raise OverrideSyntaxError(f"an override is a string, got {type(text).__name__}")
+    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        column = text.index(control) + 1
+        raise OverrideSyntaxError(
+            f"control character {control!r} at column {column}; inside quotes write it as an "
+            "escape (\\n, \\t)",
+            override=text,
+        )
     parser = _Parser(text.strip(), override=text)
     if parser.at_end():
         raise OverrideSyntaxError("empty override; expected name=value", override=text)

@@ -20,6 +20,7 @@ from typing import Any
 
 import fiddle as fdl
 
+from nrun.config._annotations import Unresolved
 from nrun.config._buildable import Config, Partial, to_buildable
 from nrun.config._errors import ConfigError, ConfigTypeError, UnknownArgumentError, did_you_mean
 from nrun.config._grammar import Scalar
@@ -148,6 +149,7 @@ def _is_class_like(tp: Any) -> bool:
         and tp is not Any  # a class on Python 3.11+, yet it configures nothing
         and not issubclass(tp, (Mapping, list, tuple, set, frozenset, str, bytes, int, float))
         and not issubclass(tp, _VALUE_TYPES)
+        and not issubclass(tp, Unresolved)  # a name nobody defined configures nothing
         and (is_dataclass_type(tp) or tp.__module__ != "builtins")
     )
 
@@ -297,12 +299,14 @@ class _Decoder:
 
 
 def _is_value_type(fn: Any) -> bool:
-    """Whether a `_target_` names a value made on loading: an enum, a path, a container.
+    """Whether a `_target_` names a value made on loading: an enum, a path, a container, a float.
+
+    (`builtins.float` holds the NaN and infinities of a JSON file, which has no literal for them.)
 
     Subclasses of tuple (a `NamedTuple`) are configured like any other class.
     """
     return isinstance(fn, type) and (
-        fn in (tuple, set, frozenset, dict) or issubclass(fn, (enum.Enum, pathlib.PurePath))
+        fn in (tuple, set, frozenset, dict, float) or issubclass(fn, (enum.Enum, pathlib.PurePath))
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
-import sys
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -13,11 +12,14 @@ from typing import Any
 import fiddle as fdl
 
 from nrun.config._buildable import Config, Partial, to_buildable
+from nrun.config._hints import get_hints
 from nrun.config._types import is_dataclass_type, per_callable
 
 __all__ = [
     "MISSING",
     "accepts_kwargs",
+    "annotated_default",
+    "annotated_hints",
     "default_of",
     "from_signature",
     "missing_arguments",
@@ -51,36 +53,50 @@ def accepts_kwargs(fn: Callable[..., Any]) -> bool:
 def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     """The annotated type of each parameter of `fn`; `Any` where there is none.
 
-    String annotations are resolved; one that cannot be (a name defined nowhere) counts as `Any`
-    rather than failing the whole signature.
+    String annotations are resolved where `fn` was written (also names imported only under
+    `TYPE_CHECKING`); a name defined nowhere is an `Unresolved` stand-in, so that a value given
+    for it is refused naming it, and the rest of the signature still works.
     """
-    target: Any = fn
-    if isinstance(fn, type) and not dataclasses.is_dataclass(fn):
-        target = fn.__init__  # type: ignore[misc]
-    try:
-        hints = typing.get_type_hints(target)
-    except Exception:  # resolve one annotation at a time: one bad name spoils only itself
-        hints = {
-            name: _resolve(param.annotation, target)
-            for name, param in _signature(fn).parameters.items()
-            if param.annotation is not inspect.Parameter.empty
-        }
+    hints = get_hints(_annotated(fn), fn)
     return {name: hints.get(name, Any) for name in _signature(fn).parameters}
 
 
-def _resolve(annotation: Any, owner: Any) -> Any:
-    """A string annotation evaluated where `owner` was defined (as `typing` does), else `Any`."""
-    if not isinstance(annotation, str):
-        return annotation
-    if isinstance(owner, type):
-        module = sys.modules.get(owner.__module__)
-        globalns, localns = (vars(module) if module else {}), dict(vars(owner))
-    else:
-        globalns, localns = getattr(inspect.unwrap(owner), "__globals__", {}), None
-    try:
-        return eval(annotation, globalns, localns)
-    except Exception:
-        return Any
+@per_callable
+def annotated_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Like `type_hints`, with `Annotated[...]` kept (its metadata says what a default builds)."""
+    hints = get_hints(_annotated(fn), fn, include_extras=True)
+    return {name: hints.get(name, Any) for name in _signature(fn).parameters}
+
+
+def _annotated(fn: Callable[..., Any]) -> Any:
+    """Where the parameters' annotations of `fn` are written (a plain class: its `__init__`)."""
+    if isinstance(fn, type) and not dataclasses.is_dataclass(fn):
+        return fn.__init__  # type: ignore[misc]
+    return fn
+
+
+def annotated_default(hint: Any) -> Any:
+    """`Config(X)` for `Annotated[Optional[X], Config[X]]` (NeMo-Run's default-building form).
+
+    An argument so annotated whose default is None starts as `X` with its own defaults, so that
+    `optimizer.lr=0.1` can reach inside; `MISSING` for any other annotation.
+    """
+    if typing.get_origin(hint) is not typing.Annotated:
+        return MISSING
+    inner, *metadata = typing.get_args(hint)
+    members = [m for m in typing.get_args(inner) if m is not type(None)]
+    for meta in metadata:
+        origin = typing.get_origin(meta)
+        if not (isinstance(origin, type) and issubclass(origin, fdl.Buildable)):
+            continue
+        args = typing.get_args(meta)
+        target = args[0] if args else (members[0] if len(members) == 1 else None)
+        if not callable(target):
+            continue
+        if issubclass(origin, fdl.Partial):
+            return Partial(target)
+        return from_signature(target, partial=False) if isinstance(target, type) else Config(target)
+    return MISSING
 
 
 def default_of(fn: Callable[..., Any], name: str) -> Any:
@@ -124,6 +140,12 @@ def from_signature(fn: Callable[..., Any], *, partial: bool | None = None) -> An
     hints = type_hints(fn)
     for name in parameters(fn):
         value = default_of(fn, name)
+        if value is None:
+            value = annotated_default(annotated_hints(fn).get(name))
+            if value is not MISSING:
+                setattr(buildable, name, value)
+                continue
+            value = None
         if value is MISSING:
             hint = hints.get(name)
             if is_dataclass_type(hint):

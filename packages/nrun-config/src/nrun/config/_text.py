@@ -20,7 +20,9 @@ from nrun.config._errors import ConfigError, ConfigFileError
 
 __all__ = [
     "FORMATS",
+    "MAX_DEPTH",
     "OMEGACONF_FLOAT",
+    "check_depth",
     "escape_interpolations",
     "file_format",
     "format_path",
@@ -237,6 +239,31 @@ def _select(data: Any, key: str | None, name: str) -> tuple[Any, tuple[str | int
     return node, tuple(steps)
 
 
+MAX_DEPTH = 100
+"""How deep lists and mappings may nest, in a file or an override (deeper: refused)."""
+
+
+def check_depth(data: Any, name: str) -> None:
+    """Refuse data nested deeper than `MAX_DEPTH` (no config is; recursion would fail later)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise ConfigFileError(
+                    f"lists or mappings nested deeper than {MAX_DEPTH} levels", file=name
+                )
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+
+
+def _digits(exc: ValueError) -> str:
+    found = re.search(r"value has (\d+) digits", str(exc))
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+    given = f"{found.group(1)} digits" if found else "too many digits"
+    return f"an integer of {given}, more than the {limit} Python reads"
+
+
 def loads(
     text: str, format: str = "yaml", *, key: str | None = None, name: str = "<string>"
 ) -> tuple[Any, _Lines]:
@@ -245,9 +272,14 @@ def loads(
         raise ConfigError(f"unknown format '{format}'; expected yaml, toml or json")
     try:
         data, lines = _PARSERS[format](text, name)
+        check_depth(data, name)
         data, steps = _select(_interpolate(data, name), key, name)
     except RecursionError:
         raise ConfigFileError("nested too deeply to read", file=name) from None
+    except ValueError as exc:  # an integer longer than Python converts (sys.int_info)
+        if "digits" not in str(exc):
+            raise
+        raise ConfigFileError(f"a number is too long to read: {_digits(exc)}", file=name) from None
     if steps:
         prefix = format_path(steps)
         lines = {

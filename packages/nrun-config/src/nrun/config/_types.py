@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import fiddle as fdl
 
 from nrun.config._annotations import (
+    Unresolved,
     is_any,
     is_dataclass_type,
     strip_annotated,
@@ -35,6 +36,7 @@ __all__ = [
     "strip_annotated",
     "type_name",
     "union_members",
+    "unresolved_error",
 ]
 
 _R = TypeVar("_R")
@@ -76,6 +78,16 @@ def _fail(value: Any, tp: Any, path: str) -> ConfigTypeError:
     )
 
 
+def unresolved_error(name: str, path: str) -> ConfigTypeError:
+    """The one line for a value given to an argument whose annotation names an unknown type."""
+    where = f"'{path}'" if path else "value"
+    return ConfigTypeError(
+        f"{where} is annotated with '{name}', which is not defined where the function is "
+        f"(imported only under TYPE_CHECKING?): import {name} at runtime to give it a value",
+        path=path or None,
+    )
+
+
 @per_callable
 def returns(fn: Any) -> Any:
     """What calling `fn` produces, as far as can be known: the class, or the return annotation."""
@@ -94,7 +106,13 @@ def _buildable_fits(value: fdl.Buildable[Any], tp: Any) -> bool:
     ):
         return True
     produced = returns(value.__fn_or_cls__)
-    if is_any(produced) or not isinstance(produced, type) or not isinstance(tp, type):
+    if not isinstance(tp, type) or is_any(tp):
+        return True
+    if is_any(produced) and tp.__module__ != "builtins":
+        # a call whose result is unknown (`os.system`, a function with no return annotation)
+        # cannot fill an argument that asks for a class: it would run something else
+        return False
+    if is_any(produced) or not isinstance(produced, type):
         return True
     try:
         return issubclass(produced, tp)
@@ -130,6 +148,8 @@ def coerce(value: Any, tp: Any, path: str = "", *, from_mapping: Any = None) -> 
         return value
     if tp is None:  # `-> None`, `x: None`: the annotation None means NoneType
         tp = _NoneType
+    if isinstance(tp, type) and issubclass(tp, Unresolved):
+        raise unresolved_error(tp.name, path)
     if value is None:
         if tp is None or tp is _NoneType or _NoneType in (union_members(tp) or ()):
             return None
@@ -170,6 +190,9 @@ def coerce(value: Any, tp: Any, path: str = "", *, from_mapping: Any = None) -> 
 def _coerce_union(
     value: Any, members: tuple[Any, ...], tp: Any, path: str, from_mapping: Any
 ) -> Any:
+    for member in members:
+        if isinstance(member, type) and issubclass(member, Unresolved):
+            raise unresolved_error(member.name, path)
     for member in members:
         if _exact(value, member):
             return coerce(value, member, path, from_mapping=from_mapping)
