@@ -65,14 +65,13 @@ def check_lazy(
     checked against the signature, and through dataclass fields while nothing before it
     (a factory call, a file, a base config) could have changed that argument's type.
     """
-    from nrun.cli._factories import find_entrypoint_factory, registry
-    from nrun.cli._resolve import CLIError
+    from nrun.cli._factories import find_entrypoint_factory
+    from nrun.cli._resolve import unknown_factory
     from nrun.config import Call, FileRef, UnknownArgumentError, Word, did_you_mean, parse_override
 
-    if factory and not factory.startswith("@") and find_entrypoint_factory(fn, factory) is None:
-        names = [f.name for f in registry.for_entrypoint(fn)]
-        hint = did_you_mean(factory, names) or f" Factories: {', '.join(names) or 'none'}."
-        raise CLIError(f"unknown factory '{factory}' for {fn.__name__}.{hint}")
+    named = factory if factory and factory[0] != "@" and factory != "default" else None
+    if named is not None and find_entrypoint_factory(fn, named) is None:
+        raise unknown_factory(fn, named)
     rebased = bool(factory or yaml or load)  # the base may hold subclasses: check names only
     replaced: set[tuple[Any, ...]] = set()  # paths set by a factory or a file before
     for text in overrides:

@@ -26,6 +26,7 @@ __all__ = [
     "resolve_run",
     "resolve_task",
     "split_run",
+    "unknown_factory",
 ]
 
 
@@ -89,6 +90,13 @@ def check_name(value: str, what: str) -> None:
         store_check(what, value)
     except ExecutorError as exc:
         raise CLIError(str(exc)) from None
+
+
+def unknown_factory(fn: Callable[..., Any], name: str) -> CLIError:
+    """The error for `--factory NAME` when `fn` has no entrypoint factory of that name."""
+    names = [f.name for f in registry.for_entrypoint(fn)]
+    hint = did_you_mean(name, names) or f" Factories: {', '.join(names) or 'none'}."
+    return CLIError(f"unknown factory '{name}' for {fn.__name__}.{hint}")
 
 
 def split_run(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -240,9 +248,7 @@ def base_config(
         if entry is None and factory == "default":
             config = defaults()
         elif entry is None:
-            names = [f.name for f in registry.for_entrypoint(fn)]
-            hint = did_you_mean(factory, names) or f" Factories: {', '.join(names) or 'none'}."
-            raise CLIError(f"unknown factory '{factory}' for {fn.__name__}.{hint}")
+            raise unknown_factory(fn, factory)
         else:
             config = to_buildable(entry.fn(), partial=True)
     else:
