@@ -112,7 +112,7 @@ CORPUS = [
         "deep.json",
         '{"_target_": "models.Model", "extra": ' + "[" * 5000 + "]" * 5000 + "}",
         ConfigFileError,
-        "nested too deeply",
+        "nested deeper than 100 levels",
     ),
     Bad(
         "self_alias.yaml",

@@ -275,7 +275,9 @@ def loads(
         check_depth(data, name)
         data, steps = _select(_interpolate(data, name), key, name)
     except RecursionError:
-        raise ConfigFileError("nested too deeply to read", file=name) from None
+        raise ConfigFileError(  # the parser's own recursion ran out first (deeper still)
+            f"lists or mappings nested deeper than {MAX_DEPTH} levels", file=name
+        ) from None
     except ValueError as exc:  # an integer longer than Python converts (sys.int_info)
         if "digits" not in str(exc):
             raise
