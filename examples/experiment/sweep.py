@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         return 2
     exp.run(max_concurrent=2)
     exp.show()
-    print(f"recorded as {exp.id}")
+    print(f"Recorded: nrun experiment show {exp.id}", file=sys.stderr)
     return 0 if all(s.value == "SUCCEEDED" for s in exp.status().values()) else 1
 
 
