@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:  # the tests' own helpers beside them (browser.py): `import browser`
+    sys.path.insert(0, HERE)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -42,3 +42,25 @@ def test_slurm_bench_prints_its_tables() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     for row in ("one launch_batch (a job array)", "3 distinct jobs, one launch_batch", "followed"):
         assert done.stdout.count(row) == 2  # once per tunnel: SSH and local
+
+
+@pytest.mark.parametrize(
+    ("argv", "rows"),
+    [
+        (["benchmarks/report_bench.py", "--tasks", "10", "--runs", "1"], ["finished (10 final)"]),
+        (
+            ["benchmarks/lineage_bench.py", "--artifacts", "10", "--runs", "1"],
+            ["page size", "render lineage_report"],
+        ),
+        (["benchmarks/watch_bench.py", "--tasks", "5", "--seconds", "5"], ["first frame"]),
+    ],
+    ids=["report", "lineage", "watch"],
+)
+def test_see_it_benches_print_their_tables(argv: list[str], rows: list[str]) -> None:
+    """The benchmarks behind the watch, report and lineage figures, small."""
+    done = subprocess.run(
+        [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for row in rows:
+        assert row in done.stdout

@@ -11,6 +11,7 @@
 # A service already running from an earlier up script (e.g. started by hand) is left running.
 # Their output is interleaved on stderr; every line names its script (docker-up:, slurm-up:...).
 #
+# Also installs (as root, with apt) the tools some tests drive: graphviz, chromium, tmux.
 # Exported for the tests (see README.md): NRUN_IT_DIR, NRUN_IT_SSH_HOST/PORT/USER/KEY/KNOWN_HOSTS.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -60,6 +61,16 @@ for s in "${services[@]}"; do
     "$here/$s-up.sh" &
     pids[$s]=$!
 done
+# The tools the tests drive (no daemon: nothing to stop): Graphviz's dot lays out the lineage
+# and report graphs, Debian's Chromium loads the HTML pages headless, tmux is the real terminal
+# of `nrun experiment watch`'s test. Installed beside the services (apt takes turns).
+tools=(graphviz chromium tmux)
+if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    "$here/apt-install.sh" "$NRUN_IT_DIR/tools-apt.log" "${tools[@]}" &
+    tools_pid=$!
+else
+    tools_pid=
+fi
 for s in "${services[@]}"; do
     wait "${pids[$s]}"
     rc=$?
@@ -67,6 +78,10 @@ for s in "${services[@]}"; do
         echo "with-services: WARNING: ${what[$s]} could not start (exit $rc, see above); its tests will be skipped" >&2
     fi
 done
+
+if [[ -n $tools_pid ]] && ! wait "$tools_pid"; then
+    echo "with-services: WARNING: installing ${tools[*]} failed (see $NRUN_IT_DIR/tools-apt.log); the tests that need them fail" >&2
+fi
 
 "$@"
 rc=$?

@@ -97,6 +97,8 @@ def test_every_bash_block_runs(readme_run: tuple[Path, list[str]]) -> None:
     assert "best → art://tiny-pretrain:v1" in artifacts
     assert "published art://tiny-notes:v1 (1 file, " in artifacts
     assert "art://tiny-pretrain:v2: ok (" in artifacts  # v2: made by the recipe block
+    page = (work / "lineage.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'id="node-tiny-eval-v1"' in page
     assert "enroot import --output /lustre/me/jobs/containers/" in squash
     registry = work / "home" / ".nemotron" / "registry"
     assert (registry / "tiny-notes").is_dir()  # the default registry, under the home

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer  # noqa: TID253 - imported only by the app's command line, built by main()
 
-from nemotron.app._errors import EXIT_FAILED
+from nemotron.app._errors import EXIT_FAILED, EXIT_USAGE
 
 if TYPE_CHECKING:
     from nemotron.registry import ArtifactRegistry
@@ -127,15 +127,39 @@ def show(ref: Ref) -> None:
 
 
 @artifact_app.command("lineage")
-def lineage(ref: Ref) -> None:
+def lineage(
+    ref: Ref,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write the lineage as one self-contained HTML page (a graph, each node's "
+            "metadata, metrics and config) instead of printing the tree.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Print the lineage tree of a version: its inputs, their inputs, down to the raw sources."""
-    from nemotron.kit.cli.display import lineage_tree
-
     registry = _registry()
     name, version = _split(ref)
     with _suggesting(registry):
         pinned = registry.resolve(name, version)
-    _console().print(lineage_tree(registry, f"{pinned.name}:v{pinned.version}"))
+    if html is None:
+        from nemotron.kit.cli.display import lineage_tree
+
+        _console().print(lineage_tree(registry, f"{pinned.name}:v{pinned.version}"))
+        return
+    from nemotron.kit.lineage_html import lineage_report
+    from nrun.config.atomic import WriteError, atomic_write
+
+    page = lineage_report(registry, f"{pinned.name}:v{pinned.version}")
+    try:
+        written = atomic_write(html, page, mode=None)  # a page to share: the umask's mode
+    except WriteError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    print(written.absolute())
 
 
 @artifact_app.command("verify")

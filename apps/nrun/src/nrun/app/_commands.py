@@ -1,4 +1,4 @@
-"""The `nrun` typer app: `run`, `experiment list|show|status|logs|cancel` and `executors`.
+"""The `nrun` typer app: `run`, `experiment list|show|status|watch|logs|cancel|report`, `executors`.
 
 Imported only when the command runs (from `nrun.app.main`); each command imports what it needs
 (nrun.cli, nrun.exec.experiment, rich) in its body, so `nrun --help` imports neither fiddle
@@ -9,6 +9,7 @@ nor any executor.
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer  # noqa: TID253 - this module is the typer app, imported only by main()
@@ -33,7 +34,7 @@ app = typer.Typer(
 )
 experiment_app = typer.Typer(
     help="Reopen recorded experiments (under $NRUN_HOME, default ~/.nrun): list, show, status, "
-    "logs, cancel.",
+    "watch, logs, cancel, report.",
     no_args_is_help=True,
 )
 app.add_typer(experiment_app, name="experiment")
@@ -210,6 +211,28 @@ def logs(
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
+@experiment_app.command("watch")
+def watch(
+    experiment_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID]",
+            help="The experiment's id (default: the newest one).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Follow an experiment live until every task has ended; exit 1 if any failed.
+
+    Ctrl-C stops watching; the jobs keep running.
+    """
+    from nrun.exec.watch import watch as follow
+
+    with _one_line_errors():
+        code = follow(experiment_id, console=_console())
+    raise typer.Exit(code)
+
+
 def _only_task(experiment_id: str, tasks: list[str]) -> str:
     """The experiment's one task; with none or several, the line that says which to name."""
     if len(tasks) == 1:
@@ -240,6 +263,26 @@ def cancel(
         statuses = experiment.statuses()
         shown = statuses if task is None else {task: statuses[task]}
         _console().print(status_table(experiment.id, shown))
+
+
+@experiment_app.command("report")
+def report(
+    experiment_id: ExperimentId,
+    html: Annotated[
+        Path,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write the report to FILE: one HTML page that opens offline.",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Write an experiment's report: a timeline of its tasks and their configs, in one file."""
+    from nrun.app._report import write_report
+
+    with _one_line_errors():
+        print(write_report(experiment_id, html))
 
 
 @app.command("executors")

@@ -75,9 +75,18 @@ class TaskRecord:
             return recorded if recorded.state.final else status
         return self.recorded()
 
-    def refresh(self, live: JobStatus | None = None, *, strict: bool = True) -> JobStatus:
-        """Record the executor's view of a live job (`live`, or asked now), if it changed."""
-        recorded = self.recorded()
+    def refresh(
+        self,
+        live: JobStatus | None = None,
+        *,
+        strict: bool = True,
+        recorded: JobStatus | None = None,
+    ) -> JobStatus:
+        """Record the executor's view of a live job (`live`, or asked now), if it changed.
+
+        `recorded` is the status just read from the record, when the caller has it.
+        """
+        recorded = recorded or self.recorded()
         job_id = self._job_id
         if recorded.state.final or job_id is None:
             return recorded
@@ -89,17 +98,20 @@ class TaskRecord:
 
 
 def refresh_all(tasks: Sequence[TaskRecord], *, strict: bool = True) -> dict[str, JobStatus]:
-    """Every task's status, asking each kind of executor once about all its live jobs."""
+    """Every task's status, asking each kind of executor once about all its live jobs.
+
+    Each record is read once (not at all once final).
+    """
+    found = {task.name: task.recorded() for task in tasks}
     groups: dict[type[Executor], list[TaskRecord]] = {}
     for task in tasks:
-        if task.live:
+        if task._job_id is not None and not found[task.name].state.final:  # live
             groups.setdefault(type(task.executor), []).append(task)
-    found: dict[str, JobStatus] = {}
     for kind, members in groups.items():
-        answers = kind.batch_status([(t.executor, t.job_id or "") for t in members])
+        answers = kind.batch_status([(t.executor, t._job_id or "") for t in members])
         for task, status in zip(members, answers, strict=False):
-            found[task.name] = task.refresh(status, strict=strict)
-    return {task.name: found.get(task.name) or task.recorded() for task in tasks}
+            found[task.name] = task.refresh(status, strict=strict, recorded=found[task.name])
+    return found
 
 
 def poll_interval(tasks: Sequence[TaskRecord]) -> float:
