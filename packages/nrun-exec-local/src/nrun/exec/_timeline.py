@@ -12,19 +12,10 @@ import dataclasses
 import html
 from collections.abc import Sequence
 
-from nrun.exec.base import STATE_COLORS, JobState
+from nrun.exec.base import JobState, state_hex
 
-__all__ = ["STATE_HEX", "TimelineRow", "duration_text", "timeline_svg"]
+__all__ = ["TimelineRow", "duration_text", "timeline_svg"]
 
-_HEX = {
-    "green": "#1a7f37",
-    "red": "#cf222e",
-    "cyan": "#0a8fb5",
-    "yellow": "#bf8700",
-    "white": "#8c959f",
-}
-STATE_HEX: dict[JobState, str] = {state: _HEX[color] for state, color in STATE_COLORS.items()}
-"""Each state's colour on a page: the hex of its `STATE_COLORS` name."""
 
 _LABEL, _PLOT, _RIGHT, _TOP, _ROW, _BAR = 190, 700, 130, 34, 22, 14
 _STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
@@ -93,7 +84,7 @@ def _anchors(row: TimelineRow, scale: _Scale, now: float) -> tuple[float, float]
 def _row_svg(index: int, row: TimelineRow, scale: _Scale, now: float) -> str:
     y = _TOP + index * _ROW
     mid = y + _ROW / 2
-    color = STATE_HEX[row.state]
+    color = state_hex(row.state)
     short = row.name if len(row.name) <= 26 else row.name[:25] + "…"
     tip = f"{row.name}: {row.state.value}" + (f" ({row.reason})" if row.reason else "")
     parts = [

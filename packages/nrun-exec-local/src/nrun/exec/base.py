@@ -32,6 +32,7 @@ __all__ = [
     "as_executor_error",
     "shell_exports",
     "shell_join",
+    "state_hex",
 ]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -73,6 +74,19 @@ STATE_COLORS: dict[JobState, str] = {
     JobState.UNKNOWN: "white",
 }
 """The colour (a rich style) every table of job states shows each state in."""
+
+_ON_A_PAGE = {  # the same colours, dark enough to read on a white page
+    "green": "#1a7f37",
+    "red": "#cf222e",
+    "cyan": "#0a8fb5",
+    "yellow": "#bf8700",
+    "white": "#8c959f",
+}
+
+
+def state_hex(state: JobState) -> str:
+    """`state`'s colour on an HTML page: its `STATE_COLORS` colour as hex (grey if unknown)."""
+    return _ON_A_PAGE.get(STATE_COLORS[state], "#8c959f")
 
 
 @dataclasses.dataclass(frozen=True)

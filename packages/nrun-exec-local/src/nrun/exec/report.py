@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nrun.exec._render import times
-from nrun.exec._timeline import STATE_HEX, TimelineRow, duration_text, timeline_svg
-from nrun.exec.base import JobState, JobStatus
+from nrun.exec._timeline import TimelineRow, duration_text, timeline_svg
+from nrun.exec.base import JobState, JobStatus, state_hex
 
 if TYPE_CHECKING:
     from nrun.exec._tasks import TaskRecord
@@ -313,7 +313,7 @@ def _table(rows: Sequence[TimelineRow], configs: Mapping[str, Mapping[str, str]]
 
 
 def _badge(state: JobState) -> str:
-    return f'<span class="state" style="background:{STATE_HEX[state]}">{state.value}</span>'
+    return f'<span class="state" style="background:{state_hex(state)}">{state.value}</span>'
 
 
 def _chips(statuses: Mapping[str, JobStatus]) -> str:
@@ -321,7 +321,7 @@ def _chips(statuses: Mapping[str, JobStatus]) -> str:
     for status in statuses.values():
         counts[status.state] = counts.get(status.state, 0) + 1
     return "".join(
-        f'<span class="state" style="background:{STATE_HEX[s]}">{s.value} {counts[s]}</span>'
+        f'<span class="state" style="background:{state_hex(s)}">{s.value} {counts[s]}</span>'
         for s in JobState
         if s in counts
     )
