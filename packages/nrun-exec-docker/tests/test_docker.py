@@ -289,3 +289,43 @@ def test_two_ranks_in_one_container_through_torchrun(tmp_path: Path) -> None:
     seen = [json.loads((Path(executor.job_dir) / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [s["sum"] for s in seen] == [3.0, 3.0]
     assert seen[0]["host"] == seen[1]["host"]  # one container
+
+
+@pytest.mark.usefixtures("daemon")
+def test_batch_status_is_one_listing_per_daemon_not_a_request_per_job(tmp_path: Path) -> None:
+    """What `nrun experiment watch` and `Experiment.wait` ask each refresh: one request for all
+    the live jobs of a daemon; a job that ended is inspected once, then answered from its dir."""
+    executors = [executor_at(tmp_path / f"j{i}") for i in range(3)]
+    sleeper = _probe("sleep")
+    ids = []
+    for i, executor in enumerate(executors):
+        data = {"_target_": f"{sleeper.__module__}.{sleeper.__qualname__}", "_partial_": True}
+        data["seconds"] = 0.1 if i == 0 else 60.0
+        path = tmp_path / f"task{i}.json"
+        path.write_text(json.dumps(data))
+        ids.append(executor.launch(Job(f"t{i}", path)))
+    pairs = list(zip(executors, ids, strict=True))
+    assert wait_final(executors[0], ids[0], 120).state == JobState.SUCCEEDED
+    api = executors[0]._client().api
+    calls: list[str] = []
+    for name in ("containers", "inspect_container"):
+        real = getattr(api, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        setattr(api, name, counted)
+    try:
+        for _ in range(3):
+            states = [s.state for s in DockerExecutor.batch_status(pairs)]
+            assert states == [JobState.SUCCEEDED, JobState.RUNNING, JobState.RUNNING]
+        assert calls == ["containers"] * 3  # the ended job: from its kept outcome
+        DockerExecutor.batch_cancel(pairs[1:])
+        calls.clear()
+        final = [s.state for s in DockerExecutor.batch_status(pairs)]
+        assert final == [JobState.SUCCEEDED, JobState.CANCELLED, JobState.CANCELLED]
+        assert calls.count("containers") <= 1 and calls.count("inspect_container") <= 2
+    finally:
+        for name in ("containers", "inspect_container"):
+            delattr(api, name)

@@ -9,7 +9,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -373,6 +373,58 @@ class DockerExecutor(Executor):
             return [client.containers.get(cid) for cid in known.get("ids", [known.get("id")])]
         except NotFound:
             return None
+
+    @classmethod
+    def batch_status(cls, jobs: Sequence[tuple[Executor, str]]) -> list[JobStatus]:
+        """Many jobs' statuses with one container listing per daemon, not a request per job.
+
+        A job whose outcome is kept answers from its job dir; a live one from the listing
+        (pending, running); one whose containers all exited is judged once by `status`, which
+        reads their exit codes and keeps the outcome, so it costs nothing after.
+        """
+        from docker.errors import DockerException
+
+        results: list[JobStatus | None] = [None] * len(jobs)
+        daemons: dict[int, tuple[Any, list[tuple[int, DockerExecutor, str, list[str]]]]] = {}
+        for i, (executor, job_id) in enumerate(jobs):
+            assert isinstance(executor, DockerExecutor)
+            try:
+                job_dir = executor._recorded(job_id)
+                kept = read_json(job_dir / RESULT)
+                if kept is not None:
+                    results[i] = JobStatus(
+                        JobState(kept["state"]), kept.get("exit_code"), kept["reason"]
+                    )
+                    continue
+                client = executor._client()
+            except UnknownJobError as exc:
+                results[i] = JobStatus(JobState.FAILED, reason=f"lost track of the job: {exc}")
+                continue
+            except ExecutorError as exc:
+                results[i] = JobStatus(JobState.UNKNOWN, reason=str(exc))
+                continue
+            known = read_json(job_dir / "container.json") or {}
+            ids = [str(c) for c in known.get("ids", [known.get("id")])]
+            daemons.setdefault(id(client), (client, []))[1].append((i, executor, job_id, ids))
+        for client, members in daemons.values():
+            wanted = [cid for *_, ids in members for cid in ids]
+            try:  # sparse: the listing itself, without an inspect per container
+                listed = client.containers.list(all=True, sparse=True, filters={"id": wanted})
+            except DockerException as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                for i, *_ in members:
+                    results[i] = JobStatus(JobState.UNKNOWN, reason=f"Docker: {reason}")
+                continue
+            states = {c.id: c.status for c in listed}
+            for i, executor, job_id, ids in members:
+                found = [states.get(cid) for cid in ids]
+                if None not in found and all(state == "created" for state in found):
+                    results[i] = JobStatus(JobState.PENDING)
+                elif None not in found and any(s not in ("exited", "dead") for s in found):
+                    results[i] = JobStatus(JobState.RUNNING)
+                else:  # ended (or gone): its exit codes, once; the outcome is kept after
+                    results[i] = super().batch_status([(executor, job_id)])[0]
+        return [r if r is not None else JobStatus(JobState.UNKNOWN) for r in results]
 
     def status(self, job_id: str) -> JobStatus:
         """From the containers' states and exit codes (or the result kept after removal)."""
