@@ -158,7 +158,9 @@ def test_ctrl_c_stops_watching_and_the_job_keeps_running(
     exp.run(detach=True)
     started.append(exp)
     code = (
-        f"import sys; from nrun.exec.watch import watch; sys.exit(watch({exp.id!r}, interval=0.1))"
+        # as in a terminal, even where this test runs with SIGINT ignored (a background job)
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        f"from nrun.exec.watch import watch; sys.exit(watch({exp.id!r}, interval=0.1))"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
